@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers (a module never imports one to its right), as ../shared/DESIGN.md draws them:
+//   CZlib CLibXML2 CBLAS <- LatheIO <- LatheText, LatheDedupe, LatheData, LatheTokenizer
+//                                   <- LatheTensor <- LatheModel <- LatheTrain, LatheEval
+// Executables are thin ArgumentParser commands over one library each, sharing LatheCLI.
+let stages = ["lathe-ingest", "lathe-dedupe", "lathe-format-sft", "lathe-pair-prefs", "lathe-train", "lathe-eval"]
+
+// Release builds drop overflow and bounds checks in the hot loops; debug builds keep them,
+// and the test suite runs in both.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "Lathe",
+    products: [.executable(name: "lathe", targets: ["lathe"])]
+        + stages.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "LatheIO", dependencies: ["CZlib"], swiftSettings: fast),
+        .target(name: "LatheData", dependencies: ["LatheIO"], resources: [.copy("schemas")], swiftSettings: fast),
+        .target(name: "LatheCLI", dependencies: ["LatheIO", argumentParser], swiftSettings: fast),
+        .target(name: "LatheText", dependencies: ["LatheIO", "CLibXML2", "CZlib"], swiftSettings: fast),
+        .target(name: "LatheTokenizer", dependencies: ["LatheIO"], swiftSettings: fast),
+        .target(name: "LatheTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "LatheModel", dependencies: ["LatheTensor", "LatheIO"], swiftSettings: fast),
+
+        .executableTarget(name: "lathe", dependencies: ["LatheCLI", "LatheData", "LatheIO", argumentParser],
+                          swiftSettings: fast),
+    ] + stages.map {
+        .executableTarget(name: $0, dependencies: ["LatheCLI", argumentParser], swiftSettings: fast)
+    } + [
+        .testTarget(name: "LatheIOTests", dependencies: ["LatheIO"]),
+        .testTarget(name: "LatheDataTests", dependencies: ["LatheData", "LatheIO"]),
+        .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO"]),
+        .testTarget(name: "LatheTextTests", dependencies: ["LatheText", "LatheIO"]),
+        .testTarget(name: "LatheTokenizerTests", dependencies: ["LatheTokenizer", "LatheIO"]),
+        .testTarget(name: "LatheTensorTests", dependencies: ["LatheTensor"]),
+        .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// LatheModel: see ../shared/DESIGN.md. Code arrives with its issue.

@@ -1,0 +1,1 @@
+// LatheTensor: see ../shared/DESIGN.md. Code arrives with its issue.

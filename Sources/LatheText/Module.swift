@@ -1,0 +1,1 @@
+// LatheText: see ../shared/DESIGN.md. Code arrives with its issue.

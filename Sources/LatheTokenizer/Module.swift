@@ -1,0 +1,1 @@
+// LatheTokenizer: see ../shared/DESIGN.md. Code arrives with its issue.
