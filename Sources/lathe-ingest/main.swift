@@ -1,1 +1,3 @@
-print("not built yet")
+import LatheCLI
+
+PendingStage.main("lathe-ingest")

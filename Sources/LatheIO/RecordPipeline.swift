@@ -1,0 +1,303 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What to do with a record that cannot be processed.
+public enum OnError: String, Sendable, CaseIterable {
+    /// Stop the run at the first bad record, naming it (the default).
+    case fail
+    /// Count it under its reason, pass it to `--rejects`, and go on.
+    case skip
+}
+
+/// What a stage makes of one record: records to keep, and records dropped with a reason.
+public enum Outcome: Sendable {
+    case keep(JSONValue)
+    /// `detail` says more than the reason (which violation, which duplicate) and goes to
+    /// `--rejects` beside it.
+    case drop(JSONValue, reason: String, detail: JSONValue? = nil)
+}
+
+/// The settings every streaming tool shares (DESIGN.md, command-line conventions).
+public struct PipelineConfig: Sendable {
+    public var tool: String
+    /// Input paths; empty, or `-`, means stdin.
+    public var inputs: [String]
+    public var output = "-"
+    public var gzipLevel: Int32? = nil
+    public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public var onError = OnError.fail
+    public var rejectsPath: String? = nil
+    public var statsPath: String? = nil
+    public var maxLineBytes = LineBatcher.defaultMaxLineBytes
+    public var maxDepth = JSONParser.defaultMaxDepth
+    public var quiet = false
+    /// Whether to draw the progress line; the CLI sets it when stderr is a terminal.
+    public var progress = false
+
+    public init(tool: String, inputs: [String]) {
+        self.tool = tool
+        self.inputs = inputs.isEmpty ? ["-"] : inputs
+    }
+}
+
+/// A dropped record as the shared machinery saw it, for tools that report the first few.
+public struct DropReport: Sendable {
+    public var location: SourceLocation
+    public var reason: String
+    public var detail: JSONValue?
+}
+
+/// The one place where records leave a tool: output, `--rejects`, stats, the summary line
+/// and the progress line. Stages only say keep or drop; this counts and writes.
+public final class RecordSink {
+    public let config: PipelineConfig
+    public private(set) var stats = RunStats()
+    /// The first drops with where they came from, for tools that print them (validate).
+    public private(set) var firstDrops: [DropReport] = []
+    public var keepFirstDrops = 0
+    private let output: OutputSink
+    private let rejects: OutputSink?
+    private let started = Date()
+    private var lastProgress = Date.distantPast
+    private var progressShown = false
+
+    public init(config: PipelineConfig) throws {
+        self.config = config
+        let gzip = config.gzipLevel ?? (OutputSink.wantsGzip(config.output) ? 6 : nil)
+        output = try OutputSink(path: config.output, gzipLevel: gzip)
+        rejects = try config.rejectsPath.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
+    }
+
+    /// Writes a kept record.
+    public func emit(_ record: JSONValue) throws {
+        try output.write(record)
+        stats.recordsOut += 1
+    }
+
+    /// Counts a dropped record and passes it to `--rejects` with its reason.
+    public func drop(_ record: JSONValue, reason: String, detail: JSONValue? = nil, at location: SourceLocation? = nil) throws {
+        stats.drop(reason)
+        if let rejects { try rejects.write(Self.rejectRecord(record, reason: reason, detail: detail)) }
+        if firstDrops.count < keepFirstDrops, let location {
+            firstDrops.append(DropReport(location: location, reason: reason, detail: detail))
+        }
+    }
+
+    /// The record with `reason` (and `detail`) added; a non-object record is wrapped.
+    public static func rejectRecord(_ record: JSONValue, reason: String, detail: JSONValue?) -> JSONValue {
+        if case .object(var object) = record {
+            object["reason"] = .string(reason)
+            if let detail { object["reason_detail"] = detail }
+            return .object(object)
+        }
+        var object = JSONObject([("reason", .string(reason)), ("record", record)])
+        if let detail { object["reason_detail"] = detail }
+        return .object(object)
+    }
+
+    /// Lines that a worker already serialised, in order.
+    func absorb(_ batch: BatchResult) throws {
+        if !batch.output.isEmpty { try output.write(batch.output) }
+        if let rejects, !batch.rejects.isEmpty { try rejects.write(batch.rejects) }
+        for report in batch.drops where firstDrops.count < keepFirstDrops { firstDrops.append(report) }
+        stats.merge(batch.stats)
+    }
+
+    public func countIn(records: Int = 1, bytes: Int) {
+        stats.recordsIn += records
+        stats.bytesIn += bytes
+    }
+
+    /// Redraws the progress line at most four times a second.
+    public func progress(consumed: Int, total: Int?) {
+        guard config.progress && !config.quiet else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastProgress) >= 0.25 else { return }
+        lastProgress = now
+        let elapsed = now.timeIntervalSince(started)
+        let rate = elapsed > 0 ? Double(stats.bytesIn) / 1e6 / elapsed : 0
+        var line = "\(config.tool): \(RunStats.grouped(stats.recordsIn)) records, \(RunStats.megabytes(stats.bytesIn)), \(RunStats.fixed(rate, 1)) MB/s"
+        if let total, total > 0, consumed > 0 {
+            let remaining = elapsed * Double(total - consumed) / Double(consumed)
+            line += ", \(Int(100 * Double(consumed) / Double(total)))%, ETA \(Self.clock(remaining))"
+        }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        progressShown = true
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(max(0, seconds).rounded())
+        return s >= 3600 ? "\(s / 3600):\(String(format: "%02d:%02d", s / 60 % 60, s % 60))" : "\(s / 60):\(String(format: "%02d", s % 60))"
+    }
+
+    /// Closes output and rejects (always leaving them valid), writes `--stats` and prints the
+    /// summary line. Called on success and on failure alike.
+    public func finish() throws {
+        stats.seconds = Date().timeIntervalSince(started)
+        if progressShown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var firstError: Error?
+        do { try output.close() } catch { firstError = error }
+        do { try rejects?.close() } catch { firstError = firstError ?? error }
+        stats.bytesOut = output.bytesWritten
+        if let path = config.statsPath {
+            do {
+                let sink = try OutputSink(path: path)
+                try sink.write(stats.json(tool: config.tool))
+                try sink.close()
+            } catch { firstError = firstError ?? error }
+        }
+        if !config.quiet {
+            FileHandle.standardError.write(Data((stats.summaryLine(tool: config.tool) + "\n").utf8))
+        }
+        if let firstError { throw firstError }
+    }
+}
+
+/// What a worker makes of one batch of lines: serialised output and rejects, counts, and the
+/// error that stopped it (with `--on-error fail`), after the lines before it.
+struct BatchResult: Sendable {
+    var output: [UInt8] = []
+    var rejects: [UInt8] = []
+    var stats = RunStats()
+    var drops: [DropReport] = []
+    var error: RecordError?
+}
+
+/// Reads JSON Lines from the configured inputs, runs `transform` on every record on all
+/// cores (output order is input order), and writes what it keeps.
+///
+/// `transform` must be a pure function of its record: it runs on several threads at once.
+/// Stateful stages run with `jobs: 1` or do their stateful part in `finish`.
+public enum JSONLinesPipeline {
+    public typealias Transform = @Sendable (JSONValue, SourceLocation) throws -> [Outcome]
+
+    /// What a run did, and its first drops when `keepFirstDrops` asked for them.
+    public struct Result: Sendable {
+        public var stats: RunStats
+        public var firstDrops: [DropReport]
+    }
+
+    @discardableResult
+    public static func run(_ config: PipelineConfig, keepFirstDrops: Int = 0, transform: @escaping Transform,
+                           finish: ((RecordSink) throws -> Void)? = nil) throws -> Result {
+        try checkInputsExist(config.inputs)
+        let sink = try RecordSink(config: config)
+        sink.keepFirstDrops = keepFirstDrops
+        do {
+            try stream(config, into: sink, transform: transform)
+            try finish?(sink)
+        } catch {
+            try? sink.finish()
+            throw error
+        }
+        try sink.finish()
+        return Result(stats: sink.stats, firstDrops: sink.firstDrops)
+    }
+
+    /// Fails before any work when an input is missing, so a typo costs no partial output.
+    public static func checkInputsExist(_ inputs: [String]) throws {
+        for path in inputs where path != "-" {
+            var info = stat()
+            if stat(path, &info) != 0 { throw IOFailure("\(path): cannot open: \(systemError())") }
+        }
+    }
+
+    static func stream(_ config: PipelineConfig, into sink: RecordSink, transform: @escaping Transform) throws {
+        var pending = config.inputs[...]
+        var batcher: LineBatcher?
+        var finished: [ByteSource] = []
+        let total: Int? = config.inputs.contains("-") ? nil : config.inputs.reduce(0) { total, path in
+            var info = stat()
+            return stat(path, &info) == 0 ? total + Int(info.st_size) : total
+        }
+        let rejectsWanted = config.rejectsPath != nil
+        let keep = sink.keepFirstDrops
+        let onError = config.onError
+        let maxDepth = config.maxDepth
+
+        func consumed() -> Int { finished.reduce(0) { $0 + $1.consumedBytes } + (batcher?.source.consumedBytes ?? 0) }
+
+        try orderedParallelMap(
+            jobs: config.jobs,
+            produce: { () throws -> LineBatch? in
+                while true {
+                    if batcher == nil {
+                        guard let path = pending.popFirst() else { return nil }
+                        batcher = LineBatcher(source: try ByteSource(path: path), maxLineBytes: config.maxLineBytes)
+                    }
+                    if let batch = try batcher!.next() { return batch }
+                    finished.append(batcher!.source)
+                    batcher = nil
+                }
+            },
+            transform: { batch in
+                process(batch, transform: transform, onError: onError, maxDepth: maxDepth,
+                        rejectsWanted: rejectsWanted, keepFirstDrops: keep)
+            },
+            consume: { result in
+                try sink.absorb(result)
+                sink.progress(consumed: consumed(), total: total)
+                if let error = result.error { throw error }
+            })
+    }
+
+    static func process(_ batch: LineBatch, transform: Transform, onError: OnError, maxDepth: Int,
+                        rejectsWanted: Bool, keepFirstDrops: Int) -> BatchResult {
+        var result = BatchResult()
+        result.output.reserveCapacity(batch.bytes.count + batch.bytes.count / 8)
+        for i in 0..<batch.count {
+            let location = batch.location(i)
+            result.stats.recordsIn += 1
+            result.stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
+            do {
+                let record: JSONValue
+                do {
+                    record = try batch.withLine(i) { try JSONParser.parse($0, maxDepth: maxDepth) }
+                } catch let error as JSONError {
+                    throw RecordError(location, "invalid JSON: \(error.message) at byte \(error.offset + 1) of the line", reason: "invalid_json")
+                }
+                for outcome in try transform(record, location) {
+                    switch outcome {
+                    case .keep(let kept):
+                        JSONWriter.write(kept, into: &result.output)
+                        result.output.append(0x0A)
+                        result.stats.recordsOut += 1
+                    case .drop(let dropped, let reason, let detail):
+                        result.stats.drop(reason)
+                        if rejectsWanted {
+                            JSONWriter.write(RecordSink.rejectRecord(dropped, reason: reason, detail: detail), into: &result.rejects)
+                            result.rejects.append(0x0A)
+                        }
+                        if result.drops.count < keepFirstDrops {
+                            result.drops.append(DropReport(location: location, reason: reason, detail: detail))
+                        }
+                    }
+                }
+            } catch {
+                let recordError = error as? RecordError ?? RecordError(location, "\(error)")
+                if onError == .fail {
+                    result.error = recordError
+                    return result
+                }
+                result.stats.drop(recordError.reason)
+                if rejectsWanted {
+                    let raw = batch.withLine(i) { String(decoding: $0, as: UTF8.self) }
+                    let entry: JSONValue = .object(JSONObject([
+                        ("reason", .string(recordError.reason)),
+                        ("reason_detail", .string(recordError.description)),
+                        ("line", .string(raw)),
+                    ]))
+                    JSONWriter.write(entry, into: &result.rejects)
+                    result.rejects.append(0x0A)
+                }
+                if result.drops.count < keepFirstDrops {
+                    result.drops.append(DropReport(location: location, reason: recordError.reason, detail: .string(recordError.message)))
+                }
+            }
+        }
+        return result
+    }
+}
