@@ -22,7 +22,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // No pkgConfig: its -lopenblas would load OpenBLAS before LatheTensor picks its kernels (see BLAS.swift).
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "LatheIO", dependencies: ["CZlib"], swiftSettings: fast),
         .target(name: "LatheData", dependencies: ["LatheIO"], resources: [.copy("schemas")], swiftSettings: fast),

@@ -1,1 +1,0 @@
-// LatheTensor: see ../shared/DESIGN.md. Code arrives with its issue.
