@@ -206,6 +206,24 @@ public enum JSONLinesPipeline {
     }
 
     static func stream(_ config: PipelineConfig, into sink: RecordSink, transform: @escaping Transform) throws {
+        let rejectsWanted = config.rejectsPath != nil
+        let keep = sink.keepFirstDrops
+        let onError = config.onError
+        let maxDepth = config.maxDepth
+        try streamBatches(config, into: sink, work: { batch in
+            process(batch, transform: transform, onError: onError, maxDepth: maxDepth,
+                    rejectsWanted: rejectsWanted, keepFirstDrops: keep)
+        }, consume: { result in
+            try sink.absorb(result)
+            if let error = result.error { throw error }
+        })
+    }
+
+    /// Reads every input in batches of lines, runs `work` on each batch on all cores, and
+    /// hands the results to `consume` in input order on the calling thread.
+    public static func streamBatches<R>(_ config: PipelineConfig, into sink: RecordSink,
+                                        work: @escaping @Sendable (LineBatch) -> R,
+                                        consume: (R) throws -> Void) throws {
         var pending = config.inputs[...]
         var batcher: LineBatcher?
         var finished: [ByteSource] = []
@@ -213,10 +231,6 @@ public enum JSONLinesPipeline {
             var info = stat()
             return stat(path, &info) == 0 ? total + Int(info.st_size) : total
         }
-        let rejectsWanted = config.rejectsPath != nil
-        let keep = sink.keepFirstDrops
-        let onError = config.onError
-        let maxDepth = config.maxDepth
 
         func consumed() -> Int { finished.reduce(0) { $0 + $1.consumedBytes } + (batcher?.source.consumedBytes ?? 0) }
 
@@ -233,15 +247,79 @@ public enum JSONLinesPipeline {
                     batcher = nil
                 }
             },
-            transform: { batch in
-                process(batch, transform: transform, onError: onError, maxDepth: maxDepth,
-                        rejectsWanted: rejectsWanted, keepFirstDrops: keep)
-            },
+            transform: work,
             consume: { result in
-                try sink.absorb(result)
+                try consume(result)
                 sink.progress(consumed: consumed(), total: total)
-                if let error = result.error { throw error }
             })
+    }
+
+    /// One parsed record of a batch, with what `prepare` made of it, or the error it raised.
+    public struct Prepared<P: Sendable>: Sendable {
+        public var record: JSONValue
+        public var location: SourceLocation
+        public var bytes: Int
+        public var result: Swift.Result<P, RecordError>
+    }
+
+    /// For stateful stages (dedupe): `prepare` runs on all cores (parse, normalise, hash),
+    /// then `decide` sees every record in input order on one thread and says keep or drop.
+    @discardableResult
+    public static func runStateful<P: Sendable>(
+        _ config: PipelineConfig, keepFirstDrops: Int = 0,
+        prepare: @escaping @Sendable (JSONValue, SourceLocation) throws -> P,
+        decide: @escaping (P, JSONValue, SourceLocation) throws -> [Outcome],
+        finish: ((RecordSink) throws -> Void)? = nil
+    ) throws -> Result {
+        try checkInputsExist(config.inputs)
+        let sink = try RecordSink(config: config)
+        sink.keepFirstDrops = keepFirstDrops
+        let maxDepth = config.maxDepth
+        do {
+            try streamBatches(config, into: sink, work: { batch in
+                (0..<batch.count).map { i -> Prepared<P> in
+                    let location = batch.location(i)
+                    let bytes = batch.ends[i] - batch.starts[i] + 1
+                    let record: JSONValue
+                    do {
+                        record = try batch.parseLine(i, maxDepth: maxDepth)
+                    } catch let error as RecordError {
+                        return Prepared(record: .string(batch.text(i)), location: location, bytes: bytes, result: .failure(error))
+                    } catch {
+                        fatalError("parseLine throws only RecordError")
+                    }
+                    do {
+                        return Prepared(record: record, location: location, bytes: bytes, result: .success(try prepare(record, location)))
+                    } catch {
+                        return Prepared(record: record, location: location, bytes: bytes,
+                                        result: .failure(error as? RecordError ?? RecordError(location, "\(error)")))
+                    }
+                }
+            }, consume: { (prepared: [Prepared<P>]) in
+                for item in prepared {
+                    sink.countIn(bytes: item.bytes)
+                    do {
+                        let value = try item.result.get()
+                        for outcome in try decide(value, item.record, item.location) {
+                            switch outcome {
+                            case .keep(let kept): try sink.emit(kept)
+                            case .drop(let dropped, let reason, let detail):
+                                try sink.drop(dropped, reason: reason, detail: detail, at: item.location)
+                            }
+                        }
+                    } catch let error as RecordError {
+                        if config.onError == .fail { throw error }
+                        try sink.drop(item.record, reason: error.reason, detail: .string(error.description), at: item.location)
+                    }
+                }
+            })
+            try finish?(sink)
+        } catch {
+            try? sink.finish()
+            throw error
+        }
+        try sink.finish()
+        return Result(stats: sink.stats, firstDrops: sink.firstDrops)
     }
 
     static func process(_ batch: LineBatch, transform: Transform, onError: OnError, maxDepth: Int,
@@ -253,12 +331,7 @@ public enum JSONLinesPipeline {
             result.stats.recordsIn += 1
             result.stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
             do {
-                let record: JSONValue
-                do {
-                    record = try batch.withLine(i) { try JSONParser.parse($0, maxDepth: maxDepth) }
-                } catch let error as JSONError {
-                    throw RecordError(location, "invalid JSON: \(error.message) at byte \(error.offset + 1) of the line", reason: "invalid_json")
-                }
+                let record = try batch.parseLine(i, maxDepth: maxDepth)
                 for outcome in try transform(record, location) {
                     switch outcome {
                     case .keep(let kept):
@@ -284,7 +357,7 @@ public enum JSONLinesPipeline {
                 }
                 result.stats.drop(recordError.reason)
                 if rejectsWanted {
-                    let raw = batch.withLine(i) { String(decoding: $0, as: UTF8.self) }
+                    let raw = batch.text(i)
                     let entry: JSONValue = .object(JSONObject([
                         ("reason", .string(recordError.reason)),
                         ("reason_detail", .string(recordError.description)),
@@ -299,5 +372,26 @@ public enum JSONLinesPipeline {
             }
         }
         return result
+    }
+}
+
+extension LineBatch {
+    /// Line `i` as a JSON value, or the error as `file:line: invalid JSON: ...`.
+    public func parseLine(_ i: Int, maxDepth: Int = JSONParser.defaultMaxDepth) throws(RecordError) -> JSONValue {
+        let parsed = bytes.withUnsafeBytes { all in
+            Swift.Result { () throws(JSONError) -> JSONValue in
+                try JSONParser.parse(UnsafeRawBufferPointer(rebasing: all[starts[i]..<ends[i]]), maxDepth: maxDepth)
+            }
+        }
+        switch parsed {
+        case .success(let value): return value
+        case .failure(let error):
+            throw RecordError(location(i), "invalid JSON: \(error.message) at byte \(error.offset + 1) of the line", reason: "invalid_json")
+        }
+    }
+
+    /// Line `i` as text, invalid UTF-8 replaced, for rejects of lines that are not JSON.
+    public func text(_ i: Int) -> String {
+        withLine(i) { String(decoding: $0, as: UTF8.self) }
     }
 }

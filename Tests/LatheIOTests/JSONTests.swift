@@ -112,7 +112,7 @@ private func parseError(_ text: String) -> JSONError? { parseError(Array(text.ut
         #expect(JSONWriter.string(value) == #"{"z":1,"a":2,"m":3}"#)
         let error = parseError(#"{"a":1,"b":2,"a":3}"#)
         #expect(error?.message == "duplicate key \"a\"")
-        #expect(error?.offset == 14)
+        #expect(error?.offset == 13)
     }
 
     @Test func errorOffsetsPointAtTheProblem() {
