@@ -7,6 +7,12 @@ import PackageDescription
 // Executables are thin ArgumentParser commands over one library each, sharing LatheCLI.
 let stages = ["lathe-ingest", "lathe-dedupe", "lathe-format-sft", "lathe-pair-prefs", "lathe-train", "lathe-eval"]
 
+// The library each stage is a thin command over.
+let stageLibraries: [String: [Target.Dependency]] = [
+    "lathe-ingest": ["LatheText"],
+    "lathe-dedupe": ["LatheDedupe"],
+]
+
 // Release builds drop overflow and bounds checks in the hot loops; debug builds keep them,
 // and the test suite runs in both.
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -29,6 +35,7 @@ let package = Package(
         .target(name: "LatheData", dependencies: ["LatheIO"], resources: [.copy("schemas")], swiftSettings: fast),
         .target(name: "LatheCLI", dependencies: ["LatheIO", argumentParser], swiftSettings: fast),
         .target(name: "LatheText", dependencies: ["LatheIO", "CLibXML2", "CZlib"], swiftSettings: fast),
+        .target(name: "LatheDedupe", dependencies: ["LatheIO"], swiftSettings: fast),
         .target(name: "LatheTokenizer", dependencies: ["LatheIO"], swiftSettings: fast),
         .target(name: "LatheTensor", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "LatheModel", dependencies: ["LatheTensor", "LatheIO"], swiftSettings: fast),
@@ -36,12 +43,14 @@ let package = Package(
         .executableTarget(name: "lathe", dependencies: ["LatheCLI", "LatheData", "LatheIO", argumentParser],
                           swiftSettings: fast),
     ] + stages.map {
-        .executableTarget(name: $0, dependencies: ["LatheCLI", argumentParser], swiftSettings: fast)
+        .executableTarget(name: $0, dependencies: ["LatheCLI", "LatheIO", argumentParser] + (stageLibraries[$0] ?? []),
+                          swiftSettings: fast)
     } + [
         .testTarget(name: "LatheIOTests", dependencies: ["LatheIO"]),
         .testTarget(name: "LatheDataTests", dependencies: ["LatheData", "LatheIO"]),
         .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO"]),
         .testTarget(name: "LatheTextTests", dependencies: ["LatheText", "LatheIO"]),
+        .testTarget(name: "LatheDedupeTests", dependencies: ["LatheDedupe", "LatheIO"]),
         .testTarget(name: "LatheTokenizerTests", dependencies: ["LatheTokenizer", "LatheIO"]),
         .testTarget(name: "LatheTensorTests", dependencies: ["LatheTensor"]),
         .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor"]),

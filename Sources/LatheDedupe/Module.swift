@@ -1,0 +1,1 @@
+// LatheDedupe: see ../shared/DESIGN.md. Code arrives with its issue.
