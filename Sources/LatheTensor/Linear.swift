@@ -7,10 +7,12 @@
 
 /// A bias-free linear layer, y = x·Wᵀ, with W stored (out, in) as Hugging Face stores it.
 public enum Linear {
-    // out is (N,O); inp is (N,I); weight is (O,I)
+    // out is (N,O); inp is (N,I); weight is (O,I). With `accumulate` out += x·Wᵀ instead,
+    // which is how a residual branch joins the stream without a separate add.
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                               weight: UnsafePointer<Float>, rows n: Int, inDim i: Int, outDim o: Int) {
-        matmul(out, inp, weight, m: n, n: o, k: i, transB: true)
+                               weight: UnsafePointer<Float>, rows n: Int, inDim i: Int, outDim o: Int,
+                               accumulate: Bool = false) {
+        matmul(out, inp, weight, m: n, n: o, k: i, transB: true, beta: accumulate ? 1 : 0)
     }
 
     // dinp (N,I) += dout (N,O) · weight (O,I);  dweight (O,I) += doutᵀ · inp (N,I)

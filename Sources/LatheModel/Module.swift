@@ -1,1 +1,0 @@
-// LatheModel: see ../shared/DESIGN.md. Code arrives with its issue.
