@@ -1,1 +1,0 @@
-// LatheTokenizer: see ../shared/DESIGN.md. Code arrives with its issue.
