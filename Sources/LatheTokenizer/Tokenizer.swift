@@ -121,8 +121,17 @@ public final class Tokenizer: Sendable {
 
     /// Appends the ids of `text` to `out`.
     public func encode(_ text: String, addSpecialTokens: Bool = true, into out: inout [Int32]) {
+        withState { state in encode(text, addSpecialTokens, state, &out) }
+    }
+
+    /// Lends a scratch state from the pool; concurrent callers each get their own.
+    func withState<R>(_ body: (EncoderState) -> R) -> R {
         let state = pool.withLock { $0.popLast() } ?? EncoderState()
         defer { pool.withLock { if $0.count < 16 { $0.append(state) } } }
+        return body(state)
+    }
+
+    private func encode(_ text: String, _ addSpecialTokens: Bool, _ state: EncoderState, _ out: inout [Int32]) {
         if addSpecialTokens { out.append(contentsOf: templatePrefix) }
         state.buffer.removeAll(keepingCapacity: true)
         state.buffer.append(contentsOf: text.utf8)
@@ -159,6 +168,26 @@ public final class Tokenizer: Sendable {
             let p = b.baseAddress!
             for piece in pieces {
                 model.tokenize(p + piece.lowerBound, piece.count, state, &out)
+            }
+        }
+    }
+
+    /// Calls `body` with each pre-token of the text outside added tokens: what the BPE model
+    /// would see. The trainer counts words with it.
+    func preTokenize(_ text: String, _ state: EncoderState, _ body: (UnsafePointer<UInt8>, Int) -> Void) {
+        state.buffer.removeAll(keepingCapacity: true)
+        state.buffer.append(contentsOf: text.utf8)
+        let n = state.buffer.count
+        guard n > 0 else { return }
+        state.parts.removeAll(keepingCapacity: true)
+        state.buffer.withUnsafeBufferPointer { rawMatcher.split($0.baseAddress!, 0..<n, into: &state.parts) }
+        for part in state.parts where part.id < 0 {
+            state.pieces.removeAll(keepingCapacity: true)
+            state.pieces.append(part.range)
+            pipeline.run(&state.buffer, &state.pieces, &state.scratchPieces, &state.marks)
+            let pieces = state.pieces
+            state.buffer.withUnsafeBufferPointer { b in
+                for piece in pieces { body(b.baseAddress! + piece.lowerBound, piece.count) }
             }
         }
     }

@@ -180,37 +180,65 @@ extension Tokenizer {
         }
     }
 
-    /// The `tokenizer.json` document: the file's own sections as read, the vocabulary in id
-    /// order and merges as pairs (the form `tokenizers` 0.20 and later writes).
-    public func json() -> JSONValue {
-        var addedJSON: [JSONValue] = []
-        for t in addedTokens {
-            addedJSON.append(.object(JSONObject([
+    /// The `tokenizer.json` text: the file's own sections as read, the vocabulary in id order
+    /// and merges as pairs (the form `tokenizers` 0.20 and later writes). The vocabulary and
+    /// merges are streamed out entry by entry: a `JSONObject` looks keys up by linear scan, so
+    /// assembling one of 50k entries would take quadratic time.
+    public func jsonBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(model.vocab.count * 24 + model.merges.count * 16)
+        func key(_ name: String) {
+            if out.last != UInt8(ascii: "{") { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeString(name, into: &out)
+            out.append(UInt8(ascii: ":"))
+        }
+        out.append(UInt8(ascii: "{"))
+        key("version"); JSONWriter.write(sections.version, into: &out)
+        key("truncation"); JSONWriter.write(sections.truncation, into: &out)
+        key("padding"); JSONWriter.write(sections.padding, into: &out)
+        key("added_tokens")
+        JSONWriter.write(.array(addedTokens.map { t in
+            .object(JSONObject([
                 ("id", .number(JSONNumber(Int(t.id)))), ("content", .string(t.content)), ("single_word", .bool(t.singleWord)),
                 ("lstrip", .bool(t.lstrip)), ("rstrip", .bool(t.rstrip)), ("normalized", .bool(t.normalized)),
                 ("special", .bool(t.special)),
-            ])))
+            ]))
+        }), into: &out)
+        key("normalizer"); JSONWriter.write(sections.normalizer, into: &out)
+        key("pre_tokenizer"); JSONWriter.write(sections.preTokenizer, into: &out)
+        key("post_processor"); JSONWriter.write(sections.postProcessor, into: &out)
+        key("decoder"); JSONWriter.write(sections.decoder, into: &out)
+        key("model")
+        out.append(UInt8(ascii: "{"))
+        key("type"); JSONWriter.write("BPE", into: &out)
+        for (name, value) in sections.modelOptions where name != "type" && name != "vocab" && name != "merges" {
+            key(name); JSONWriter.write(value, into: &out)
         }
-        var model = JSONObject()
-        model["type"] = "BPE"
-        for (key, value) in sections.modelOptions where key != "type" { model[key] = value }
-        var vocabPairs = Array(self.model.vocab)
-        vocabPairs.sort { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key }
-        model["vocab"] = .object(JSONObject(vocabPairs.map { ($0.key, JSONValue.number(JSONNumber(Int($0.value)))) }))
-        model["merges"] = .array(self.model.merges.map { .array([.string($0.0), .string($0.1)]) })
-        return .object(JSONObject([
-            ("version", sections.version), ("truncation", sections.truncation), ("padding", sections.padding),
-            ("added_tokens", .array(addedJSON)), ("normalizer", sections.normalizer),
-            ("pre_tokenizer", sections.preTokenizer), ("post_processor", sections.postProcessor),
-            ("decoder", sections.decoder), ("model", .object(model)),
-        ]))
+        key("vocab")
+        out.append(UInt8(ascii: "{"))
+        var entries = Array(model.vocab)
+        entries.sort { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key }
+        for (token, id) in entries {
+            key(token)
+            out.append(contentsOf: String(id).utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        key("merges")
+        out.append(UInt8(ascii: "["))
+        for (k, (a, b)) in model.merges.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "["))
+            JSONWriter.writeString(a, into: &out)
+            out.append(UInt8(ascii: ","))
+            JSONWriter.writeString(b, into: &out)
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(contentsOf: "]}}\n".utf8)
+        return out
     }
 
     /// Writes `tokenizer.json` through a temporary file renamed into place.
     public func write(to path: String) throws(TokenizerError) {
-        var bytes: [UInt8] = []
-        JSONWriter.write(json(), into: &bytes)
-        bytes.append(0x0A)
-        do { try writeFileAtomically(path, bytes) } catch { throw TokenizerError("\(path): \(error)") }
+        do { try writeFileAtomically(path, jsonBytes()) } catch { throw TokenizerError("\(path): \(error)") }
     }
 }
