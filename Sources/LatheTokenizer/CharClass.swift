@@ -42,6 +42,14 @@ struct CharClass: OptionSet {
 
     @inline(__always)
     static func of(_ v: UInt32) -> CharClass {
+        // ASCII, most of the text, without touching the table (whose lazy initialisation
+        // check would cost more than this arithmetic).
+        if v < 0x80 {
+            if (v | 0x20) &- 0x61 < 26 { return [.letter, .word] }
+            if v &- 0x30 < 10 { return [.number, .word] }
+            if v == 0x20 || v &- 0x09 < 5 { return .space }
+            return v == 0x5F ? .word : []
+        }
         if v < 0x10000 { return bmp.withUnsafeBufferPointer { $0[Int(v)] } }
         return Unicode.Scalar(v).map(compute) ?? []
     }

@@ -254,3 +254,50 @@ func preTokens(_ tokenizer: Tokenizer, _ text: String) -> [String] {
         #expect(throws: TokenizerError.self) { try Tokenizer(json: json) }
     }
 }
+
+/// Throughput on real text, run by hand in a release build:
+/// `LATHE_TOKENIZER_BENCH=file.txt swift test -c release --filter LatheTokenizerBench`.
+@Suite struct LatheTokenizerBench {
+    @Test(.enabled(if: getenv("LATHE_TOKENIZER_BENCH") != nil))
+    func encodeThroughput() throws {
+        let path = String(cString: getenv("LATHE_TOKENIZER_BENCH")!)
+        let text = String(decoding: try readFile(path), as: UTF8.self)
+        // Paragraphs stand in for documents.
+        let docs = text.split(separator: "\n\n").map(String.init)
+        let bytes = docs.reduce(0) { $0 + $1.utf8.count }
+        let clock = ContinuousClock()
+
+        var trainer = try BPETrainer(vocabSize: 8192)
+        var tokenizer: Tokenizer!
+        let trainTime = try clock.measure {
+            trainer.add(contentsOf: docs)
+            tokenizer = try trainer.train()
+        }
+        var tokens = 0
+        let cold = clock.measure { for d in docs { tokens += tokenizer.encode(d, addSpecialTokens: false).count } }
+        let warm = clock.measure { for d in docs { _ = tokenizer.encode(d, addSpecialTokens: false) } }
+        var roundTrip = true
+        let decode = clock.measure {
+            for d in docs.prefix(2000) where tokenizer.decode(tokenizer.encode(d, addSpecialTokens: false)) != d { roundTrip = false }
+        }
+        func mbps(_ d: Duration) -> Double {
+            Double(bytes) / 1e6 / (Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+        }
+        print("bench: \(bytes) bytes, \(docs.count) docs, \(trainer.distinctWords) distinct words; train to 8192 in \(trainTime)")
+        print("bench: encode \(tokens) tokens (\(String(format: "%.2f", Double(bytes) / Double(tokens))) bytes/token): cold cache \(String(format: "%.1f", mbps(cold))) MB/s, warm \(String(format: "%.1f", mbps(warm))) MB/s; 2000-doc round trip \(decode)")
+        #expect(roundTrip)
+        // For comparing with Hugging Face `tokenizers` on the same file and documents.
+        try tokenizer.write(to: "/tmp/lathe-bench-tokenizer.json")
+        var lines: [UInt8] = []
+        for d in docs {
+            let ids = JSONValue.array(tokenizer.encode(d, addSpecialTokens: false).map { .number(JSONNumber(Int($0))) })
+            JSONWriter.write(["text": .string(d), "ids": ids], into: &lines)
+            lines.append(0x0A)
+        }
+        try writeFileAtomically("/tmp/lathe-bench-ids.jsonl", lines)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
