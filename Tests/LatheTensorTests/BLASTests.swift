@@ -40,9 +40,14 @@ import Testing
     }
 
     @Test func sgemmThroughput() {
-        let gflops = BLAS.measureSgemm(n: 1024, repeats: 5)
-        print("sgemm 1024³: \(Int(gflops)) GFLOP/s with \(BLAS.describe())")
-        #expect(gflops > 1)
+        let blas = BLAS.shared, threads = blas.threads
+        blas.threads = 1
+        let single = BLAS.measureSgemm(n: 1024, repeats: 5)
+        blas.threads = threads
+        let all = BLAS.measureSgemm(n: 1024, repeats: 5)
+        print("sgemm 1024³: \(Int(single)) GFLOP/s on 1 thread, \(Int(all)) on \(threads); \(BLAS.describe())")
+        #expect(blas.threads == threads)
+        #expect(single > 1 && all > 1)
     }
 }
 

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import LatheModel
+import LatheTensor
+
+@Suite("Training smoke") struct TrainingSmokeTests {
+    // Plain SGD on one packed batch must drive the loss down: forward, loss, backward and the
+    // gradient layout have to agree for that to happen.
+    @Test func sgdOnOneBatchLowersTheLoss() {
+        let config = LlamaConfig(vocabSize: 64, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 64)
+        let (b, t) = (2, 16)
+        let model = Llama(config: config, maxBatch: b, maxSeq: t, seed: 1)
+        var rng = SplitMix64(seed: 2)
+        let tokens = (0..<(b * t)).map { _ in Int32(rng.next() % 64) }
+        let segments = (0..<(b * t)).map { Int32(($0 % t) / 10) }
+        let targets = (0..<(b * t)).map { j in j % t == t - 1 || segments[j] != segments[j + 1] ? -100 : tokens[j + 1] }
+        var losses: [Float] = []
+        for _ in 0..<30 {
+            model.forward(tokens: tokens, segments: segments, batch: b, seq: t)
+            losses.append(model.crossEntropy(targets: targets).loss)
+            model.zeroGradients()
+            model.backward()
+            let p = model.params.flat, g = model.grads.flat
+            for j in p.indices { p[j] -= 0.5 * g[j] }
+        }
+        #expect(abs(losses[0] - logf(64)) < 0.2, "an untrained model should be near uniform, got \(losses[0])")
+        #expect(losses.last! < 0.5 * losses[0], "losses \(losses)")
+    }
+
+    // Opt-in timing of full training steps at preset sizes: LATHE_BENCH=1, release build.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["LATHE_BENCH"] != nil), .serialized,
+          arguments: [("tiny", 8, 256), ("small", 4, 512), ("smollm2-135m", 2, 512)])
+    func stepThroughput(preset: String, batch b: Int, seq t: Int) {
+        let config = LlamaConfig.preset(named: preset)!
+        let model = Llama(config: config, maxBatch: b, maxSeq: t, seed: 1)
+        var rng = SplitMix64(seed: 3)
+        let tokens = (0..<(b * t)).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) }
+        let targets = Array(tokens.dropFirst()) + [-100]
+        var times: [Double] = []
+        var phases = [0.0, 0.0, 0.0]
+        for _ in 0..<4 {
+            let t0 = monotonicSeconds()
+            model.forward(tokens: tokens, batch: b, seq: t)
+            let t1 = monotonicSeconds()
+            model.crossEntropy(targets: targets)
+            let t2 = monotonicSeconds()
+            model.zeroGradients()
+            model.backward()
+            let t3 = monotonicSeconds()
+            times.append(t3 - t0)
+            phases = [t1 - t0, t2 - t1, t3 - t2]
+        }
+        let best = times.dropFirst().min()!
+        let flops = model.trainingFlops(tokens: b * t, seq: t)
+        print(String(format: "%@ B=%d T=%d: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s (fwd %.3f, loss %.3f, bwd %.3f s), activations %.2f GB; %@",
+                     preset, b, t, best, Double(b * t) / best, flops / best / 1e9, phases[0], phases[1], phases[2],
+                     Double(model.acts.bytes) / 1e9, BLAS.describe()))
+        #expect(best > 0)
+    }
+}
