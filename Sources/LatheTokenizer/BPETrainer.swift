@@ -137,37 +137,44 @@ public struct BPETrainer: Sendable {
                 let w = Int(w32)
                 guard lastVisit[w] != merges.count else { continue }
                 lastVisit[w] = merges.count
-                let old = words[w]
-                var merged: [Int32] = []
-                merged.reserveCapacity(old.count)
-                var i = 0
-                while i < old.count {
-                    if i + 1 < old.count && old[i] == left && old[i + 1] == right {
-                        merged.append(newId)
-                        i += 2
-                    } else {
-                        merged.append(old[i])
-                        i += 1
-                    }
+                // Taken out of the array so it is edited in place, with no copy per merge.
+                var word = words[w]
+                words[w] = []
+                defer { words[w] = word }
+                var found = false
+                for i in 0..<max(0, word.count - 1) where word[i] == left && word[i + 1] == right {
+                    found = true
+                    break
                 }
-                guard merged.count != old.count else { continue }
+                guard found else { continue }
                 let c = counts[w]
-                for i in 0..<(old.count - 1) {
-                    let k = PairTable.key(old[i], old[i + 1])
+                for i in 0..<(word.count - 1) {
+                    let k = PairTable.key(word[i], word[i + 1])
                     let n = pairCounts[k]! - c
                     pairCounts[k] = n > 0 ? n : nil
                 }
-                if merged.count > 1 {
-                    for i in 0..<(merged.count - 1) {
-                        let k = PairTable.key(merged[i], merged[i + 1])
+                var i = 0, kept = 0
+                while i < word.count {
+                    if i + 1 < word.count && word[i] == left && word[i + 1] == right {
+                        word[kept] = newId
+                        i += 2
+                    } else {
+                        word[kept] = word[i]
+                        i += 1
+                    }
+                    kept += 1
+                }
+                word.removeLast(word.count - kept)
+                if word.count > 1 {
+                    for i in 0..<(word.count - 1) {
+                        let k = PairTable.key(word[i], word[i + 1])
                         pairCounts[k, default: 0] += c
-                        if merged[i] == newId || merged[i + 1] == newId {
+                        if word[i] == newId || word[i + 1] == newId {
                             occurrences[k, default: []].append(w32)
                             gained.append(k)
                         }
                     }
                 }
-                words[w] = merged
             }
             pairCounts[key] = nil
             // Only pairs with the new token grew; every other count only fell, and a popped
