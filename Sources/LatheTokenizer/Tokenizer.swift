@@ -33,7 +33,7 @@ public final class Tokenizer: Sendable {
     let decodedBytes: [UInt8]
     let decodedStarts: [Int]
     let isSpecial: [Bool]
-    /// The file's own sections, written back unchanged by `json()`.
+    /// The file's own sections, written back unchanged by `jsonBytes()`.
     let sections: Sections
 
     struct Sections: Sendable {
