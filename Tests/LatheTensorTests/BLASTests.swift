@@ -31,6 +31,9 @@ import Testing
         #expect(CPUFeatures.openBLASCoreType(flags: ["avx512f", "avx2", "fma"]) == "Haswell")
         #expect(CPUFeatures.openBLASCoreType(flags: ["avx2"]) == nil)
         #expect(CPUFeatures.openBLASCoreType(flags: ["sse4_2"]) == nil)
+        #if os(Linux) && arch(x86_64)
+        #expect(CPUFeatures.current().contains("sse2"), "no x86-64 flags read from /proc/cpuinfo")
+        #endif
         // The library must report the kernels Lathe asked for, which proves the request came before its initialisation.
         let blas = BLAS.shared
         if let requested = blas.requestedCoreType {
