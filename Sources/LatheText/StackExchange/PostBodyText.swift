@@ -359,10 +359,30 @@ enum HTMLTag: Equatable {
     case other
 
     init(name: UnsafePointer<xmlChar>) {
-        self = Self.byName[String(cString: name)] ?? .other
+        self = Self.byName[NameKey(name)] ?? .other
     }
 
-    private static let byName: [String: HTMLTag] = {
+    /// An element name without a String: its length and first 8 bytes, which tell every name
+    /// in the table apart (libxml2's HTML parser lower-cases names). Looked up once per element,
+    /// so it must not allocate.
+    private struct NameKey: Hashable {
+        var length: Int
+        var head: UInt64
+
+        init(_ name: UnsafePointer<xmlChar>) {
+            length = strlen(name)
+            head = 0
+            for i in 0..<min(length, 8) { head |= UInt64(name[i]) << (8 * UInt64(i)) }
+        }
+
+        init(_ name: String) {
+            self = Array(name.utf8CString).withUnsafeBufferPointer {
+                UnsafeRawPointer($0.baseAddress!).withMemoryRebound(to: xmlChar.self, capacity: $0.count) { NameKey($0) }
+            }
+        }
+    }
+
+    private static let byName: [NameKey: HTMLTag] = {
         var table: [String: HTMLTag] = [:]
         for name in ["p", "address", "figure", "details", "fieldset", "center"] { table[name] = .paragraph }
         for name in ["div", "section", "article", "main", "header", "footer", "nav", "aside", "summary", "figcaption",
@@ -384,7 +404,7 @@ enum HTMLTag: Equatable {
         table["li"] = .listItem
         table["blockquote"] = .quote
         table["table"] = .table
-        return table
+        return Dictionary(uniqueKeysWithValues: table.map { (NameKey($0.key), $0.value) })
     }()
 }
 
