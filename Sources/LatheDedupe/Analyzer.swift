@@ -1,0 +1,159 @@
+import LatheIO
+
+/// Why a record is left out of deduplication and dropped on its own account.
+public enum Exclusion: Sendable {
+    /// It shares an n-gram with these eval items.
+    case contaminated([Int32])
+    /// `--lines` removed so much that fewer than the minimum words are left.
+    case tooShort(words: Int)
+}
+
+/// What one record turns into on a worker thread: everything `decide` needs, no text.
+public struct Analysis: Sendable {
+    public var failure: RecordError?
+    /// The record with repeated lines removed, when `--lines` changed it.
+    public var rewritten: JSONValue?
+    public var id = ""
+    public var exclusion: Exclusion?
+    /// nil when the key text normalises to nothing: empty texts are never duplicates.
+    public var exact: Hash128?
+    public var bands: [UInt64]?
+    public var shingleSet: [UInt32]?
+    /// The length or field value `--keep` ranks by.
+    public var rank = 0.0
+    /// For the counting pass of `--lines`: the distinct normalised lines.
+    public var lineHashes: [UInt64]?
+    public var linesRemoved = 0
+}
+
+/// What a pass needs computed for each record.
+struct Wants: OptionSet, Sendable {
+    let rawValue: Int
+    static let lineHashes = Wants(rawValue: 1)
+    static let exact = Wants(rawValue: 2)
+    static let bands = Wants(rawValue: 4)
+    static let shingleSet = Wants(rawValue: 8)
+    static let rank = Wants(rawValue: 16)
+    static let id = Wants(rawValue: 32)
+}
+
+/// The per-record work of every pass, pure so it runs on all cores.
+struct Analyzer: Sendable {
+    let settings: DedupeSettings
+    let hasher: MinHasher?
+    /// Normalised-line hash → number of documents holding it, from the counting pass.
+    var lineCounts: [UInt64: UInt32] = [:]
+
+    init(settings: DedupeSettings) {
+        self.settings = settings
+        hasher = settings.near.map { MinHasher(numPerm: $0.lsh.numPerm, seed: settings.seed) }
+    }
+
+    func analyze(_ record: JSONValue, _ location: SourceLocation, _ wants: Wants) -> Analysis {
+        var result = Analysis()
+        do {
+            try fill(&result, record, location, wants)
+        } catch {
+            result.failure = error
+        }
+        return result
+    }
+
+    private func fill(_ result: inout Analysis, _ record: JSONValue, _ location: SourceLocation, _ wants: Wants) throws(RecordError) {
+        var record = record
+        let keys = settings.keys
+        if wants.contains(.lineHashes) {
+            result.lineHashes = try lineHashes(of: record, location)
+            return
+        }
+        if let lines = settings.lines {
+            let (rewritten, removed) = try removingRepeatedLines(record, location, lines)
+            if removed > 0 {
+                record = rewritten
+                result.rewritten = rewritten
+                result.linesRemoved = removed
+            }
+        }
+        let text = try keys.text(of: record, at: location)
+        let normalized = TextNormalizer.normalize(text, settings.normalization)
+        if result.linesRemoved > 0, let lines = settings.lines {
+            let words = TextNormalizer.wordHashes(normalized, limit: lines.minWords).count
+            if words < lines.minWords {
+                result.exclusion = .tooShort(words: words)
+                return
+            }
+        }
+        var words: [UInt64]?
+        if let index = settings.contamination {
+            let all = TextNormalizer.wordHashes(normalized)
+            let found = index.matches(words: all)
+            if !found.isEmpty {
+                result.exclusion = .contaminated(found)
+                return
+            }
+            words = all
+        }
+        if wants.contains(.id) {
+            result.id = record.value(at: settings.idField).map(idText) ?? location.description
+        }
+        if wants.contains(.rank) {
+            switch settings.keep {
+            case .first: break
+            case .longest: result.rank = Double(text.utf8.count)
+            case .field(let name): result.rank = record.value(at: name)?.double.flatMap { $0.isNaN ? nil : $0 } ?? -.infinity
+            }
+        }
+        guard !normalized.isEmpty else { return }
+        if wants.contains(.exact) && settings.exact { result.exact = Hash128(normalized) }
+        if let near = settings.near, !wants.isDisjoint(with: [.bands, .shingleSet]) {
+            var w = words ?? TextNormalizer.wordHashes(normalized, limit: near.maxWords)
+            if w.count > near.maxWords { w.removeLast(w.count - near.maxWords) }
+            let shingles = Shingles.hashes(words: w, n: near.ngram)
+            if wants.contains(.bands), let hasher {
+                result.bands = near.lsh.bandHashes(hasher.signature(shingles))
+            }
+            if wants.contains(.shingleSet) { result.shingleSet = Shingles.set(shingles) }
+        }
+    }
+
+    /// The text `--lines` works on: the first key, which must be a string.
+    private func lineText(_ record: JSONValue, _ location: SourceLocation) throws(RecordError) -> String {
+        let path = settings.keys.paths[0]
+        guard let value = record.value(at: path), !value.isNull else {
+            throw RecordError(location, "missing key field '\(path)': --lines needs a string field (--key)", reason: "missing_field")
+        }
+        guard let text = value.string else {
+            throw RecordError(location, "--lines works on a string field, but '\(path)' is \(value.typeName)", reason: "invalid_record")
+        }
+        return text
+    }
+
+    private func lineHash(_ line: Substring) -> UInt64? {
+        let normalized = TextNormalizer.normalize(String(line), settings.normalization == .none ? .ws : settings.normalization)
+        return normalized.isEmpty ? nil : Hash64.hash(normalized)
+    }
+
+    private func lineHashes(of record: JSONValue, _ location: SourceLocation) throws(RecordError) -> [UInt64] {
+        var hashes = Set<UInt64>()
+        for line in try lineText(record, location).split(separator: "\n", omittingEmptySubsequences: true) {
+            if let h = lineHash(line) { hashes.insert(h) }
+        }
+        return Array(hashes)
+    }
+
+    private func removingRepeatedLines(_ record: JSONValue, _ location: SourceLocation, _ lines: LineSettings) throws(RecordError) -> (JSONValue, Int) {
+        let text = try lineText(record, location)
+        var kept: [Substring] = []
+        var removed = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let h = lineHash(line), let n = lineCounts[h], n >= lines.minDocuments {
+                removed += 1
+            } else {
+                kept.append(line)
+            }
+        }
+        guard removed > 0 else { return (record, 0) }
+        let path = settings.keys.paths[0]
+        return (record.replacing(at: path[...], with: .string(kept.joined(separator: "\n"))), removed)
+    }
+}

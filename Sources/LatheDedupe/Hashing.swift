@@ -1,0 +1,124 @@
+/// Fast non-cryptographic 64-bit hashing in the wyhash style: a 64×64→128-bit multiply
+/// folded to 64 bits mixes a whole word per step. Used for shingles, band buckets, exact keys
+/// and eval n-grams; none of it is an on-disk format a reader outside Lathe must reproduce,
+/// except the signature files of the sharded steps, which carry their seed and parameters.
+public enum Hash64 {
+    static let p0: UInt64 = 0xa076_1d64_78bd_642f
+    static let p1: UInt64 = 0xe703_7ed1_a0b4_28db
+    static let p2: UInt64 = 0x8ebc_6af0_9c88_c6e3
+    static let p3: UInt64 = 0x5899_65cc_7537_4cc3
+
+    /// The high and low halves of the 128-bit product, xored.
+    @inline(__always)
+    public static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
+    }
+
+    /// A bijective finaliser (MurmurHash3's fmix64): every input bit reaches every output bit.
+    @inline(__always)
+    public static func finalize(_ x: UInt64) -> UInt64 {
+        var h = x
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
+    }
+
+    /// Combines a running hash with one more 64-bit word.
+    @inline(__always)
+    public static func combine(_ h: UInt64, _ word: UInt64) -> UInt64 {
+        mum(h ^ word ^ p1, p2 ^ (word >> 29))
+    }
+
+    /// The hash of `bytes` under `seed`.
+    public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        let n = bytes.count
+        var h = mum(seed ^ p0, UInt64(truncatingIfNeeded: n) ^ p1)
+        var i = 0
+        while i + 16 <= n {
+            let a = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let b = bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+            h = mum(a ^ p1 ^ h, b ^ p2)
+            i += 16
+        }
+        if i + 8 <= n {
+            h = mum(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ p1 ^ h, p3)
+            i += 8
+        }
+        if i < n {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(bytes[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = mum(tail ^ p2 ^ h, p3 ^ shift)
+        }
+        return finalize(h)
+    }
+
+    public static func hash(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
+        bytes.withUnsafeBytes { hash($0, seed: seed) }
+    }
+
+    public static func hash(_ text: String, seed: UInt64 = 0) -> UInt64 {
+        var text = text
+        return text.withUTF8 { hash(UnsafeRawBufferPointer($0), seed: seed) }
+    }
+}
+
+/// A 128-bit key for exact deduplication: with 64 bits, a billion documents would collide
+/// with probability about 3%; with 128 bits the chance is negligible.
+public struct Hash128: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        high = Hash64.hash(bytes, seed: 0x243f_6a88_85a3_08d3)
+        low = Hash64.hash(bytes, seed: 0x1319_8a2e_0370_7344)
+    }
+
+    public init(_ bytes: [UInt8]) {
+        self = bytes.withUnsafeBytes { Hash128($0) }
+    }
+
+    public var hex: String {
+        let h = String(high, radix: 16), l = String(low, radix: 16)
+        return String(repeating: "0", count: 16 - h.count) + h + String(repeating: "0", count: 16 - l.count) + l
+    }
+}
+
+/// SplitMix64: the seeded stream that draws the MinHash permutations and test data.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+extension UInt64 {
+    /// Sixteen lowercase hex digits, the form signature files use.
+    var hex16: String {
+        let s = String(self, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    init?(hex16 text: Substring) {
+        guard text.count == 16, let value = UInt64(text, radix: 16) else { return nil }
+        self = value
+    }
+}

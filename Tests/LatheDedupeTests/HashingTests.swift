@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import LatheIO
+@testable import LatheDedupe
+
+@Suite struct NormalizationTests {
+    @Test func fullFoldsCaseCollapsesWhitespaceAndComposes() {
+        let decomposed = "Cafe\u{301}  au\tLAIT\n"
+        let composed = "café au lait"
+        #expect(TextNormalizer.normalize(decomposed, .full) == Array(composed.utf8))
+        #expect(TextNormalizer.normalize("  Hello \n\n World ", .full) == Array("hello world".utf8))
+        #expect(TextNormalizer.normalize("  Hello \n World ", .ws) == Array("Hello World".utf8))
+        #expect(TextNormalizer.normalize(" A ", .none) == Array(" A ".utf8))
+        // Non-ASCII whitespace collapses too (no-break space, ideographic space).
+        #expect(TextNormalizer.normalize("Ünï\u{00A0}\u{3000}code", .full) == Array("ünï code".utf8))
+    }
+
+    @Test func hashesSeparateWhatDiffers() {
+        #expect(Hash64.hash("abc") != Hash64.hash("abd"))
+        #expect(Hash64.hash("abc", seed: 1) != Hash64.hash("abc", seed: 2))
+        #expect(Hash64.hash("abcdefghijklmnopq") != Hash64.hash("abcdefghijklmnopr"))
+        var seen = Set<UInt64>()
+        for i in 0..<100_000 { seen.insert(Hash64.hash("w\(i)")) }
+        #expect(seen.count == 100_000)
+    }
+}
+
+@Suite struct ShingleTests {
+    func set(_ text: String, n: Int = 2) -> [UInt32] {
+        Shingles.set(Shingles.hashes(words: TextNormalizer.wordHashes(TextNormalizer.normalize(text, .full)), n: n))
+    }
+
+    /// "a b c d e" has bigrams {ab, bc, cd, de}; "a b c d f" has {ab, bc, cd, df}:
+    /// 3 shared of 5 distinct, Jaccard 3/5.
+    @Test func jaccardOfHandBuiltShingleSets() {
+        #expect(Shingles.jaccard(set("a b c d e"), set("a b c d f")) == 3.0 / 5.0)
+        // {ab, bc, ca} vs {ab, bc, cd}: 2 of 4.
+        #expect(Shingles.jaccard(set("a b c a b"), set("a b c d")) == 2.0 / 4.0)
+        #expect(Shingles.jaccard(set("A  b C"), set("a b c")) == 1)
+        #expect(Shingles.jaccard(set("x y"), set("p q")) == 0)
+    }
+
+    @Test func shortTextIsOneWholeShingleAndEmptyTextHasNone() {
+        let words = TextNormalizer.wordHashes(TextNormalizer.normalize("two words", .full))
+        #expect(Shingles.hashes(words: words, n: 5).count == 1)
+        #expect(Shingles.hashes(words: [], n: 5).isEmpty)
+        #expect(Shingles.jaccard([], []) == 0)
+        let other = TextNormalizer.wordHashes(TextNormalizer.normalize("two birds", .full))
+        #expect(Shingles.hashes(words: words, n: 5) != Shingles.hashes(words: other, n: 5))
+    }
+}
+
+@Suite struct MinHashTests {
+    /// Over many random pairs at known Jaccard, the MinHash estimate with k hashes has
+    /// standard deviation sqrt(J(1−J)/k). Check the mean error is unbiased to within 4 standard
+    /// errors and that no more than 1% of pairs are off by more than 3 standard deviations
+    /// (0.27% for a normal distribution).
+    @Test func estimatesAreWithinTheBoundOfIdealPermutations() {
+        let k = 128
+        let hasher = MinHasher(numPerm: k, seed: 42)
+        var rng = SplitMix64(seed: 7)
+        var sumError = 0.0, sumVariance = 0.0, outliers = 0
+        let pairs = 2000
+        for _ in 0..<pairs {
+            let shared = 50 + Int(rng.next() % 400)
+            let onlyA = Int(rng.next() % 300), onlyB = Int(rng.next() % 300)
+            let common = (0..<shared).map { _ in rng.next() }
+            let a = common + (0..<onlyA).map { _ in rng.next() }
+            let b = common + (0..<onlyB).map { _ in rng.next() }
+            let truth = Double(shared) / Double(shared + onlyA + onlyB)
+            let estimate = MinHasher.estimate(hasher.signature(a), hasher.signature(b))
+            let sigma = (truth * (1 - truth) / Double(k)).squareRoot()
+            sumError += estimate - truth
+            sumVariance += sigma * sigma
+            if abs(estimate - truth) > 3 * sigma { outliers += 1 }
+        }
+        let meanError = sumError / Double(pairs)
+        let standardError = sumVariance.squareRoot() / Double(pairs)
+        #expect(abs(meanError) < 4 * standardError, "bias \(meanError) vs standard error \(standardError)")
+        #expect(Double(outliers) / Double(pairs) < 0.01, "\(outliers) of \(pairs) pairs beyond 3 sigma")
+    }
+
+    @Test func sameSeedSameSignatureOtherSeedOther() {
+        let shingles: [UInt64] = (0..<50).map { Hash64.hash("s\($0)") }
+        #expect(MinHasher(numPerm: 16, seed: 1).signature(shingles) == MinHasher(numPerm: 16, seed: 1).signature(shingles))
+        #expect(MinHasher(numPerm: 16, seed: 1).signature(shingles) != MinHasher(numPerm: 16, seed: 2).signature(shingles))
+    }
+
+    /// The fraction of pairs at Jaccard s that share a band follows 1 − (1 − s^r)^b, within
+    /// 4 binomial standard deviations, at points across the S-curve.
+    @Test func bandingFollowsTheSCurve() {
+        let lsh = LSHParameters(bands: 10, rows: 5)
+        let hasher = MinHasher(numPerm: lsh.numPerm, seed: 3)
+        var rng = SplitMix64(seed: 11)
+        let trials = 600
+        for s in [0.3, 0.5, 0.6, 0.7, 0.9] {
+            var collided = 0
+            for _ in 0..<trials {
+                // 200 elements in the union, round(200·s) of them shared.
+                let shared = Int((200 * s).rounded())
+                let onlyEach = (200 - shared) / 2
+                let common = (0..<shared).map { _ in rng.next() }
+                let a = common + (0..<onlyEach).map { _ in rng.next() }
+                let b = common + (0..<(200 - shared - onlyEach)).map { _ in rng.next() }
+                let ba = lsh.bandHashes(hasher.signature(a)), bb = lsh.bandHashes(hasher.signature(b))
+                if zip(ba, bb).contains(where: { $0 == $1 }) { collided += 1 }
+            }
+            let p = lsh.candidateProbability((200 * s).rounded() / 200)
+            let sigma = (p * (1 - p) / Double(trials)).squareRoot()
+            let observed = Double(collided) / Double(trials)
+            #expect(abs(observed - p) <= 4 * sigma + 0.005, "s=\(s): observed \(observed), S-curve \(p)")
+        }
+    }
+
+    @Test func optimalParametersBracketTheThreshold() {
+        let p = LSHParameters.optimal(threshold: 0.8, numPerm: 128)
+        #expect(p.numPerm <= 128)
+        #expect(abs(p.approximateThreshold - 0.8) < 0.1)
+        #expect(LSHParameters.fineWeb.candidateProbability(0.8) > 0.9)
+        #expect(LSHParameters.fineWeb.candidateProbability(0.3) < 0.01)
+        // Favouring recall moves the curve left.
+        let recall = LSHParameters.optimal(threshold: 0.8, numPerm: 128, falseNegativeWeight: 0.8)
+        #expect(recall.candidateProbability(0.8) >= p.candidateProbability(0.8))
+    }
+
+    @Test func unionFindJoinsComponents() {
+        var uf = UnionFind(count: 6)
+        uf.union(0, 2)
+        uf.union(2, 4)
+        uf.union(1, 5)
+        #expect(uf.find(0) == uf.find(4))
+        #expect(uf.find(1) == uf.find(5))
+        #expect(uf.find(0) != uf.find(1))
+        #expect(uf.find(3) == 3)
+    }
+}
