@@ -66,8 +66,11 @@ func rate(_ label: String, _ body: (String) -> Void) {
 }
 rate("fineweb chain") { _ = chain.apply($0) }
 rate("gopher_repetition alone") { _ = GopherRepetitionFilter().check($0) }
+rate("language id") { _ = LanguageIdentifier.shared.identify($0) }
+let redactor = PIIRedactor()
+rate("pii redaction") { _ = redactor.redact($0) }
 SWIFT
 OBJS=$(ls "$BIN"/LatheText.build/*.o "$BIN"/LatheIO.build/*.o)
-swiftc -O -I "$BIN/Modules" -I "$BIN" "$OUT/driver/main.swift" $OBJS -lxml2 -lz -o "$OUT/driver/filters-driver" 2>&1 | grep -v warning || true
+swiftc -O -I "$BIN/Modules" -I Sources/CZlib -I Sources/CLibXML2 -I /usr/include/libxml2 "$OUT/driver/main.swift" $OBJS -lxml2 -lz -o "$OUT/driver/filters-driver" 2>&1 | grep -v warning || true
 "$OUT/driver/filters-driver" "$OUT/filters_texts.jsonl" "$OUT/filters_lathe.jsonl"
 $PY compare "$OUT/filters_datatrove.jsonl" "$OUT/filters_lathe.jsonl"
