@@ -91,10 +91,13 @@ def main():
     while len(docs) < args.docs:
         base = original(rng, vocab)
         docs.append((family, base, "original"))
+        texts = [base]
         if rng.random() < 0.3:
             for _ in range(rng.choice((1, 1, 1, 2, 3))):
-                source = rng.choice([d[1] for d in docs if d[0] == family][-2:])
+                # A copy of the original or of the latest copy, so chains occur too.
+                source = rng.choice(texts[-2:])
                 docs.append((family, *variant(rng, vocab, source)))
+                texts.append(docs[-1][1])
         family += 1
     docs = docs[:args.docs]
     rng.shuffle(docs)
@@ -105,8 +108,7 @@ def main():
             doc_id = "d%06d" % i
             text = "\n\n".join(" ".join(p) for p in paragraphs)
             f.write(json.dumps({"id": doc_id, "text": text}) + "\n")
-            if any(d[0] == fam for d in [docs[i]]):
-                members.setdefault(fam, []).append((i, doc_id, shingles(text.split()), kind))
+            members.setdefault(fam, []).append((i, doc_id, shingles(text.split()), kind))
     removed, pairs = [], []
     for fam, group in members.items():
         for k, (i, doc_id, s, kind) in enumerate(group):

@@ -103,7 +103,7 @@ struct MatchOptions: ParsableArguments {
     }
 }
 
-struct LatheDedupeCommand: ParsableCommand {
+struct Dedupe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lathe-dedupe",
         abstract: "Drop exact and near-duplicate records, repeated boilerplate lines, and records that contain eval-set text.",
@@ -115,15 +115,7 @@ struct LatheDedupeCommand: ParsableCommand {
             One pass reads stdin or files. --verify, --lines and --keep longest|field:NAME read the input \
             more than once, so they need files (save a stream with `... > part.jsonl` first).
             """,
-        version: latheVersion,
-        subcommands: [Dedupe.self],
-        defaultSubcommand: Dedupe.self)
-}
-
-struct Dedupe: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Deduplicate and decontaminate in one process (the default subcommand).")
+        version: latheVersion)
 
     @OptionGroup var match: MatchOptions
 
@@ -181,4 +173,4 @@ struct Dedupe: ParsableCommand {
     }
 }
 
-LatheDedupeCommand.main()
+Dedupe.main()

@@ -1,1 +1,0 @@
-// LatheDedupe: see ../shared/DESIGN.md. Code arrives with its issue.

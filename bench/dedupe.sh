@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# lathe-dedupe --near --verify against datasketch's MinHashLSH on a generated corpus with
+# planted near-duplicates of known word-5-gram Jaccard. Prints documents/s, MB/s, peak RSS and
+# precision/recall/F1 of the removed set against the truth at Jaccard >= 0.8, for both, and
+# the ratios. Everything it makes goes to bench/out/ (git-ignored).
+#   DOCS=50000 SEED=1 bench/dedupe.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DOCS=${DOCS:-50000}
+SEED=${SEED:-1}
+OUT=bench/out/dedupe-$DOCS-$SEED
+mkdir -p "$OUT"
+
+swift build -c release --product lathe-dedupe >/dev/null
+BIN=.build/release/lathe-dedupe
+
+if [ ! -x bench/out/venv/bin/python ] || ! bench/out/venv/bin/python -c "import datasketch" 2>/dev/null; then
+    python3 -m venv bench/out/venv
+    bench/out/venv/bin/pip install -q datasketch
+fi
+
+[ -f "$OUT/corpus.jsonl" ] || python3 bench/dedupe_corpus.py "$OUT" --docs "$DOCS" --seed "$SEED"
+BYTES=$(stat -c %s "$OUT/corpus.jsonl")
+
+# Peak RSS (KB) and wall seconds of one command, via GNU time.
+measure() { /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@"; read -r SECS RSS < "$OUT/time.txt"; }
+
+measure "$BIN" --near --verify --quiet "$OUT/corpus.jsonl" -o /dev/null --rejects "$OUT/lathe-rejects.jsonl"
+LATHE_SECS=$SECS; LATHE_RSS=$RSS
+measure "$BIN" --near --quiet "$OUT/corpus.jsonl" -o /dev/null --rejects "$OUT/lathe-noverify-rejects.jsonl"
+NOVERIFY_SECS=$SECS
+measure "$BIN" --quiet "$OUT/corpus.jsonl" -o /dev/null
+EXACT_SECS=$SECS
+measure bench/out/venv/bin/python bench/dedupe_datasketch.py "$OUT/corpus.jsonl" "$OUT/datasketch-removed.txt" >/dev/null
+DS_SECS=$SECS; DS_RSS=$RSS
+
+python3 - "$DOCS" "$BYTES" "$LATHE_SECS" "$LATHE_RSS" "$NOVERIFY_SECS" "$EXACT_SECS" "$DS_SECS" "$DS_RSS" <<'PY'
+import sys
+docs, size = int(sys.argv[1]), int(sys.argv[2])
+lathe, lathe_rss, noverify, exact, ds, ds_rss = map(float, sys.argv[3:9])
+print("corpus: %d documents, %.1f MB" % (docs, size / 1e6))
+for name, secs, rss in [("lathe-dedupe --near --verify", lathe, lathe_rss), ("lathe-dedupe --near", noverify, None),
+                        ("lathe-dedupe (exact)", exact, None), ("datasketch MinHashLSH 128/0.8", ds, ds_rss)]:
+    print("%-32s %7.2f s  %8.0f docs/s  %6.1f MB/s" % (name, secs, docs / secs, size / 1e6 / secs)
+          + ("  peak RSS %.0f MB" % (rss / 1024) if rss else ""))
+print("speed ratio (--near --verify vs datasketch): %.1fx" % (ds / lathe))
+PY
+python3 bench/dedupe_score.py "$OUT/truth.json" "$OUT/lathe-rejects.jsonl" "lathe-dedupe --near --verify"
+python3 bench/dedupe_score.py "$OUT/truth.json" "$OUT/lathe-noverify-rejects.jsonl" "lathe-dedupe --near (no verify)"
+python3 bench/dedupe_score.py "$OUT/truth.json" "$OUT/datasketch-removed.txt" "datasketch"
