@@ -43,6 +43,13 @@ struct Analyzer: Sendable {
     let hasher: MinHasher?
     /// Normalised-line hash → number of documents holding it, from the counting pass.
     var lineCounts: [UInt64: UInt32] = [:]
+    /// For the verify pass: the records (by `locationKey`) in some candidate pair; the others
+    /// need no shingle set.
+    var involved: Set<UInt64>?
+    var inputIndex: [String: Int] = [:]
+
+    /// A record's place as one number: input index and line.
+    static func locationKey(_ input: Int, _ line: Int) -> UInt64 { UInt64(input) << 40 | UInt64(line) }
 
     init(settings: DedupeSettings) {
         self.settings = settings
@@ -75,6 +82,10 @@ struct Analyzer: Sendable {
             }
         }
         let text = try keys.text(of: record, at: location)
+        if wants == [.shingleSet], let involved, settings.contamination == nil, result.linesRemoved == 0,
+           !involved.contains(Self.locationKey(inputIndex[location.file] ?? 0, location.line)) {
+            return
+        }
         let normalized = TextNormalizer.normalize(text, settings.normalization)
         if result.linesRemoved > 0, let lines = settings.lines {
             let words = TextNormalizer.wordHashes(normalized, limit: lines.minWords).count

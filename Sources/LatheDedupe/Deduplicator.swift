@@ -122,15 +122,17 @@ public final class Deduplicator {
     /// One read of the inputs. `failed` learns the number of a record that could not be
     /// analysed (and is skipped or stops the run), so tables by record number stay aligned.
     private func pass(_ config: PipelineConfig, wants: Wants, failed: ((Int) -> Void)? = nil,
-                      decide: @escaping (Int, Analysis, JSONValue) throws -> [Outcome]) throws -> RunStats {
+                      decide: @escaping (Int, Analysis, JSONValue) throws -> [Outcome],
+                      located: ((Int, SourceLocation) -> Void)? = nil) throws -> RunStats {
         report.passes += 1
         let analyzer = self.analyzer
         var next = 0
         let result = try JSONLinesPipeline.runStateful(config, prepare: { record, location in
             analyzer.analyze(record, location, wants)
-        }, decide: { analysis, record, _ in
+        }, decide: { analysis, record, location in
             let number = next
             next += 1
+            located?(number, location)
             if let failure = analysis.failure {
                 failed?(number)
                 throw failure
@@ -227,11 +229,13 @@ public final class Deduplicator {
             lastNeeded.append(-1)
             rank.append(rankValue)
         }
+        var lines: [Int32] = [], inputs: [UInt16] = []
+        let inputIndex = Dictionary(config.inputs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         _ = try pass(silent(config), wants: wants, failed: { [self] _ in
             register(true, 0)
             ids.append("")
             candidateStart.append(candidates.count)
-        }) { [self] number, analysis, _ in
+        }, decide: { [self] number, analysis, _ in
             register(analysis.exclusion != nil, analysis.rank)
             defer { candidateStart.append(candidates.count) }
             guard analysis.exclusion == nil else {
@@ -253,7 +257,16 @@ public final class Deduplicator {
                 }
             }
             return []
+        }, located: { _, location in
+            lines.append(Int32(truncatingIfNeeded: location.line))
+            inputs.append(UInt16(truncatingIfNeeded: inputIndex[location.file] ?? 0))
+        })
+        var involved = Set<UInt64>()
+        for i in 0..<excluded.count where exactOf[i] < 0 && (lastNeeded[i] >= 0 || candidateStart[i + 1] > candidateStart[i]) {
+            involved.insert(Analyzer.locationKey(Int(inputs[i]), Int(lines[i])))
         }
+        analyzer.involved = involved
+        analyzer.inputIndex = inputIndex
         exactFirst = [:]
         lsh = nil
         report.candidatePairs = candidates.count

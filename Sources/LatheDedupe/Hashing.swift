@@ -82,9 +82,30 @@ public struct Hash128: Hashable, Sendable {
         self.low = low
     }
 
+    /// Two differently keyed wyhash-style lanes over the bytes in one pass.
     public init(_ bytes: UnsafeRawBufferPointer) {
-        high = Hash64.hash(bytes, seed: 0x243f_6a88_85a3_08d3)
-        low = Hash64.hash(bytes, seed: 0x1319_8a2e_0370_7344)
+        let n = bytes.count
+        var h = Hash64.mum(0x243f_6a88_85a3_08d3 ^ Hash64.p0, UInt64(truncatingIfNeeded: n) ^ Hash64.p1)
+        var l = Hash64.mum(0x1319_8a2e_0370_7344 ^ Hash64.p2, UInt64(truncatingIfNeeded: n) ^ Hash64.p3)
+        var i = 0
+        while i + 16 <= n {
+            let a = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let b = bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+            h = Hash64.mum(a ^ Hash64.p1 ^ h, b ^ Hash64.p2)
+            l = Hash64.mum(b ^ Hash64.p3 ^ l, a ^ Hash64.p0)
+            i += 16
+        }
+        var tail0: UInt64 = 0, tail1: UInt64 = 0
+        var k = 0
+        while i < n {
+            if k < 8 { tail0 |= UInt64(bytes[i]) << UInt64(8 * k) } else { tail1 |= UInt64(bytes[i]) << UInt64(8 * (k - 8)) }
+            i += 1
+            k += 1
+        }
+        h = Hash64.mum(tail0 ^ Hash64.p1 ^ h, tail1 ^ Hash64.p3 ^ UInt64(k))
+        l = Hash64.mum(tail1 ^ Hash64.p2 ^ l, tail0 ^ Hash64.p0 ^ UInt64(k))
+        high = Hash64.finalize(h)
+        low = Hash64.finalize(l)
     }
 
     public init(_ bytes: [UInt8]) {

@@ -73,20 +73,29 @@ public enum TextNormalizer {
     }
 
     private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + bytes.count)
         let start = out.count
-        var pendingSpace = false
-        for b in bytes {
-            if isASCIISpace(b) {
-                pendingSpace = out.count > start
-                continue
+        // Normalised ASCII is never longer than its input; write through a pointer, then trim.
+        out.append(contentsOf: repeatElement(0, count: bytes.count))
+        let written = out.withUnsafeMutableBufferPointer { buffer -> Int in
+            let dst = buffer.baseAddress! + start
+            var n = 0
+            var pendingSpace = false
+            for b in bytes {
+                if isASCIISpace(b) {
+                    pendingSpace = n > 0
+                    continue
+                }
+                if pendingSpace {
+                    dst[n] = 0x20
+                    n += 1
+                    pendingSpace = false
+                }
+                dst[n] = lowercase && b &- 0x41 < 26 ? b | 0x20 : b
+                n += 1
             }
-            if pendingSpace {
-                out.append(0x20)
-                pendingSpace = false
-            }
-            out.append(lowercase && b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
+            return n
         }
+        out.removeLast(bytes.count - written)
     }
 
     /// The byte ranges of the words of normalised text (split on ASCII whitespace, which after

@@ -22,6 +22,15 @@ import LatheIO
         var seen = Set<UInt64>()
         for i in 0..<100_000 { seen.insert(Hash64.hash("w\(i)")) }
         #expect(seen.count == 100_000)
+        var keys = Set<Hash128>()
+        for length in 0..<40 {
+            for byte in 0..<256 {
+                var bytes = [UInt8](repeating: 0x61, count: length)
+                bytes.append(UInt8(byte))
+                keys.insert(Hash128(bytes))
+            }
+        }
+        #expect(keys.count == 40 * 256)
     }
 }
 
