@@ -67,6 +67,10 @@ struct Analyzer: Sendable {
     }
 
     private func fill(_ result: inout Analysis, _ record: JSONValue, _ location: SourceLocation, _ wants: Wants) throws(RecordError) {
+        if settings.precomputed {
+            try Signature.read(record, location, wants, into: &result)
+            return
+        }
         var record = record
         let keys = settings.keys
         if wants.contains(.lineHashes) {

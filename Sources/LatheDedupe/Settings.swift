@@ -73,6 +73,9 @@ public struct DedupeSettings: Sendable {
     /// The field whose value `duplicate_of` reports; records without it are named `file:line`.
     public var idField = "id"
     public var seed: UInt64 = 0
+    /// The inputs are signature files of `lathe-dedupe signatures`, whose records carry what
+    /// analysis would compute (the `clusters` step).
+    public var precomputed = false
 
     public init() {}
 

@@ -103,7 +103,7 @@ struct MatchOptions: ParsableArguments {
     }
 }
 
-struct Dedupe: ParsableCommand {
+struct LatheDedupe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lathe-dedupe",
         abstract: "Drop exact and near-duplicate records, repeated boilerplate lines, and records that contain eval-set text.",
@@ -114,8 +114,21 @@ struct Dedupe: ParsableCommand {
 
             One pass reads stdin or files. --verify, --lines and --keep longest|field:NAME read the input \
             more than once, so they need files (save a stream with `... > part.jsonl` first).
+
+            `lathe-dedupe run --help` lists every option of the one-process form, the default \
+            subcommand. Sharded: `lathe-dedupe signatures` per shard, `lathe-dedupe clusters` over all \
+            signature files in shard order, `lathe-dedupe filter` per shard; the result equals one pass \
+            over the shards in that order.
             """,
-        version: latheVersion)
+        version: latheVersion,
+        subcommands: [Dedupe.self, Signatures.self, Clusters.self, Filter.self],
+        defaultSubcommand: Dedupe.self)
+}
+
+struct Dedupe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Deduplicate and decontaminate in one process (the default subcommand).")
 
     @OptionGroup var match: MatchOptions
 
@@ -173,4 +186,86 @@ struct Dedupe: ParsableCommand {
     }
 }
 
-Dedupe.main()
+struct Signatures: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sharded step 1: one signature line per record of a shard (place, id, exact key, band hashes, and shingles with --verify); no text.")
+
+    @OptionGroup var match: MatchOptions
+
+    @Option(help: "The shard's name in the cluster table (default: the input path as given). `filter` must be given the same name.")
+    var shard: String?
+
+    @OptionGroup var io: IOOptions
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        guard io.inputs.count == 1, io.inputs[0] != "-" || shard != nil else {
+            throw ValidationError("signatures reads one shard file (or stdin with --shard NAME).")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors(tool: "lathe-dedupe signatures") {
+            let config = io.pipelineConfig(tool: "lathe-dedupe signatures", run: runOptions)
+            try Signature.write(config, settings: match.settings(seed: runOptions.seed), shard: shard ?? io.inputs[0])
+        }
+    }
+}
+
+struct Clusters: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sharded step 2: read every shard's signatures in shard order and write the table of records to drop (with reason and duplicate_of) to -o. Give the same matching options as to `signatures`.")
+
+    @OptionGroup var match: MatchOptions
+
+    @Argument(help: "Signature files of `lathe-dedupe signatures`, in shard order.")
+    var signatures: [String]
+
+    @Option(name: [.short, .customLong("output")], help: "Where to write the cluster table (JSON Lines; .gz for gzip).")
+    var output: String
+
+    @OptionGroup var runOptions: RunOptions
+
+    func run() throws {
+        try runReportingErrors(tool: "lathe-dedupe clusters") {
+            var base = PipelineConfig(tool: "lathe-dedupe clusters", inputs: signatures)
+            base.jobs = runOptions.jobs
+            base.onError = runOptions.onError
+            base.statsPath = runOptions.stats
+            base.quiet = runOptions.quiet
+            let report = try Signature.clusters(signatureFiles: signatures, table: output,
+                                                settings: match.settings(seed: runOptions.seed), base: base)
+            if !runOptions.quiet { for line in report.lines(tool: "lathe-dedupe clusters") { printError(line) } }
+        }
+    }
+}
+
+struct Filter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sharded step 3: copy a shard without the records the cluster table names, sending them to --rejects with their reason.")
+
+    @Option(help: "The cluster table written by `lathe-dedupe clusters`.")
+    var clusters: String
+
+    @Option(help: "The shard's name as given to `signatures` (default: the input path as given).")
+    var shard: String?
+
+    @OptionGroup var io: IOOptions
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        guard io.inputs.count == 1, io.inputs[0] != "-" || shard != nil else {
+            throw ValidationError("filter reads one shard file (or stdin with --shard NAME).")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors(tool: "lathe-dedupe filter") {
+            try JSONLinesPipeline.checkInputsExist([clusters])
+            let config = io.pipelineConfig(tool: "lathe-dedupe filter", run: runOptions)
+            try Signature.filter(config, table: clusters, shard: shard ?? io.inputs[0])
+        }
+    }
+}
+
+LatheDedupe.main()
