@@ -1,3 +1,170 @@
+import ArgumentParser
+import Foundation
 import LatheCLI
+import LatheIO
+import LatheText
 
-PendingStage.main("lathe-ingest")
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lathe-ingest",
+        abstract: "WARC, HTML, JSONL and text -> document records, main text extracted from HTML.",
+        discussion: """
+            Inputs are files or directories (walked recursively in name order; inside a directory only \
+            .html/.htm, .txt, .warc/.wet and .jsonl files are read, each by its name). A file's format is \
+            told by its first bytes: 'WARC/' is WARC, '{' JSON Lines, '<' HTML, anything else text; gzip is \
+            detected by its magic bytes (one member per WARC record, as Common Crawl writes, or one for the file).
+
+            WARC: response records (HTTP; chunked and gzip/deflate bodies decoded) and resource records go \
+            through the extractor, conversion (WET) records are used as they are. Every other record, \
+            non-HTML and binary payloads, HTTP statuses other than 2xx, pages over --max-page-bytes and empty \
+            texts are counted drops (--rejects gets them); a truncated or corrupt record is skipped with its \
+            byte offset and the rest of the file is read.
+
+            Each document is {"id", "text", "source", "url"?, "title"?, "lang"?, "meta"?}: the id is the \
+            WARC-Record-ID, the input's id field, or a hash of the source and path; lang is the page's \
+            own lang attribute; meta holds the charset when it was not UTF-8, replaced bytes, the canonical \
+            URL, the publication date and the WARC date.
+            """,
+        version: latheVersion)
+
+    @Option(help: "What the inputs are: auto (by content; the default), warc, html, text, jsonl. (stackexchange arrives with the Posts.xml reader.)")
+    var format: InputFormat = .auto
+
+    @Flag(help: "Write headings, lists and code blocks as Markdown (default: plain text, one block per line).")
+    var markdown = false
+
+    @Option(help: "Drop pages (HTTP bodies, files, WARC blocks) larger than this many bytes as 'page_too_large' (default 16 MiB).")
+    var maxPageBytes: Int = 16 << 20
+
+    @Option(help: "The 'source' of every document (default: a WARC's warcinfo isPartOf, else the input file's or directory's name).")
+    var source: String?
+
+    @Flag(help: "Give HTML files under a directory the URL https://<path below the directory> (a wget mirror's layout).")
+    var urlFromPath = false
+
+    @Option(help: "JSONL input: the field holding HTML to extract (default 'html').")
+    var htmlField = "html"
+
+    @Option(help: "JSONL input: the field holding text used as it is, when there is no HTML field (default 'text').")
+    var textField = "text"
+
+    @Option(help: "JSONL input: the field holding the URL (default 'url').")
+    var urlField = "url"
+
+    @Option(help: "JSONL input: the field holding the id (default 'id'; numbers become their decimal text).")
+    var idField = "id"
+
+    @Option(help: "Quality filters: none (the default), gopher, c4 or fineweb, with datatrove's thresholds and reason names.")
+    var filters: FilterPreset = .none
+
+    @Option(help: "Keep only documents identified as one of these languages (comma-separated ISO 639-1 codes, e.g. en,de); default: keep all. The identified language and score go into every record.")
+    var lang: String?
+
+    @Option(help: "With --lang: the lowest identification score a kept document may have (default 0.65).")
+    var minLangScore: Double = 0.65
+
+    @Option(help: "Replace these kinds of personal data with fixed placeholders: a comma-separated list of email, ip, phone (default: none).")
+    var redact: String?
+
+    @Option(help: "Drop documents whose URL is on one of the domains listed in this file (one per line), or a subdomain of one, as 'blocked_domain'.")
+    var blockDomains: String?
+
+    @Flag(help: "Read and check the inputs and count their records, without extracting or writing documents.")
+    var scanOnly = false
+
+    @OptionGroup var io: IOOptions
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        guard maxPageBytes > 0 else { throw ValidationError("--max-page-bytes must be positive.") }
+        if format == .stackexchange {
+            throw ValidationError("--format stackexchange is not available yet: the Posts.xml reader has not landed.")
+        }
+        if source?.isEmpty == true { throw ValidationError("--source must not be empty.") }
+    }
+
+    func run() throws {
+        try runReportingErrors(tool: "lathe-ingest") {
+            var config = io.pipelineConfig(tool: "lathe-ingest", run: runOptions)
+            if scanOnly { config.output = "/dev/null" }
+            var settings = IngestSettings()
+            settings.extraction.markdown = markdown
+            settings.maxPageBytes = maxPageBytes
+            settings.source = source
+            settings.urlFromPath = urlFromPath
+            settings.htmlField = htmlField
+            settings.textField = textField
+            settings.urlField = urlField
+            settings.idField = idField
+            settings.filters = try documentSteps()
+            let ingester = Ingester(settings: settings, format: format)
+            ingester.scanOnly = scanOnly
+            let sink = try RecordSink(config: config)
+            do {
+                try ingester.run(inputs: io.inputs, config: config, sink: sink)
+            } catch {
+                try? sink.finish()
+                throw error
+            }
+            try sink.finish()
+        }
+    }
+}
+
+extension Ingest {
+    /// What every extracted document goes through, in datatrove's order: URL, language,
+    /// quality, then PII redaction of what is kept.
+    func documentSteps() throws -> [DocumentStep] {
+        var steps: [DocumentStep] = []
+        if let path = blockDomains {
+            let blocklist: DomainBlocklist
+            do { blocklist = try DomainBlocklist(contentsOf: path) } catch { throw IOFailure("\(path): \(error)") }
+            steps.append(DocumentStep(name: "block_domains") { doc in
+                guard let url = doc.url, blocklist.isBlocked(url: url) else { return .keep }
+                return .drop(reason: "blocked_domain")
+            })
+        }
+        let wanted = lang.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }) }
+        let minScore = minLangScore
+        steps.append(DocumentStep(name: "language") { doc in
+            let (code, score) = LanguageIdentifier.shared.identify(doc.text)
+            if let html = doc.lang { doc.meta["html_lang"] = .string(html) }
+            doc.lang = code
+            doc.meta["lang_score"] = JSONNumber((score * 1000).rounded() / 1000).map(JSONValue.number) ?? .null
+            if let wanted, !(wanted.contains(code) && score >= minScore) {
+                return .drop(reason: "language", detail: .string("\(code) \(score)"))
+            }
+            return .keep
+        })
+        if filters != .none {
+            let chain = FilterChain(filters.filters)
+            steps.append(DocumentStep(name: filters.rawValue) { doc in
+                switch chain.apply(doc.text) {
+                case .keep(let text):
+                    doc.text = text
+                    return .keep
+                case .drop(let reason, let filter):
+                    return .drop(reason: reason, detail: .string(filter))
+                }
+            })
+        }
+        if let redact {
+            let kinds: Set<PIIKind>
+            do { kinds = try PIIKind.parseList(redact) } catch { throw ValidationError("--redact: \(error)") }
+            let redactor = PIIRedactor(kinds: kinds)
+            steps.append(DocumentStep(name: "redact") { doc in
+                let (text, counts) = redactor.redact(doc.text)
+                doc.text = text
+                let found = counts.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+                if !found.isEmpty { doc.meta["redacted"] = .object(JSONObject(found.map { ($0.key, .number(JSONNumber($0.value))) })) }
+                return .keep
+            })
+        }
+        return steps
+    }
+}
+
+extension InputFormat: ExpressibleByArgument {}
+extension FilterPreset: ExpressibleByArgument {}
+
+Ingest.main()

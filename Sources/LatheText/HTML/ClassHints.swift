@@ -1,0 +1,88 @@
+/// What an element's `class` and `id` say about it.
+///
+/// Names are cut into tokens at anything that is not a letter or digit (`article-body` is
+/// `article`, `body`), so `nav` matches `main-nav` but not `canvas`.
+struct ClassHints {
+    /// +25 per attribute that sounds like content, -25 per attribute that sounds like
+    /// furniture; the scale is that of a paragraph's score (1 + commas + length/100).
+    var weight: Float = 0
+    /// Page furniture by name: comments, sharing, related links, menus, ads.
+    var furniture = false
+    /// Meant to be invisible (`hidden`, `sr-only`, `d-none`).
+    var hidden = false
+
+    /// Adds what one attribute value (lower-cased bytes) says.
+    mutating func add(_ value: UnsafeBufferPointer<UInt8>) {
+        var positive = false, negative = false, strong = false, named = false
+        for word in value.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A }) {
+            let tokens = word.split(whereSeparator: { !Self.isAlnum($0) })
+            // A slug (`sharing-with-a-single-developer`) is made from a heading's words, not a role.
+            if tokens.count >= 4 { continue }
+            for token in tokens {
+                switch Self.classify(String(decoding: token, as: UTF8.self)) {
+                case .content: positive = true
+                case .furniture: negative = true; named = true
+                case .strongFurniture: negative = true; named = true; strong = true
+                case .weak: negative = true
+                case .none: break
+                }
+            }
+        }
+        // Hiding classes count only as whole words: `hidden-xs` hides on phones only.
+        for word in value.split(separator: 0x20) where Self.hidingWords.contains(String(decoding: word, as: UTF8.self)) { hidden = true }
+        // `article-body pagination-first` is content; `comment-body` is still comments.
+        if strong || (named && !positive) { furniture = true }
+        if positive { weight += 25 }
+        if negative { weight -= 25 }
+    }
+
+    private static let hidingWords: Set<String> = ["hidden", "hide", "invisible", "sr-only", "visually-hidden", "visuallyhidden",
+                                                   "screen-reader-text", "d-none", "is-hidden", "u-hidden", "offscreen", "element-invisible"]
+
+    private enum Kind { case none, content, furniture, strongFurniture, weak }
+
+    private static func isAlnum(_ b: UInt8) -> Bool {
+        (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+    }
+
+    private static func classify(_ s: String) -> Kind {
+        if let kind = exact[s] { return kind }
+        for (prefix, kind) in prefixes where s.hasPrefix(prefix) { return kind }
+        for (part, kind) in contains where s.contains(part) { return kind }
+        return .none
+    }
+
+    private static let exact: [String: Kind] = {
+        var table: [String: Kind] = [:]
+        for word in ["article", "articles", "content", "contents", "entry", "main", "post", "text", "body", "story",
+                     "blog", "hentry", "prose", "markdown", "page", "permalink", "instapaper", "abstract",
+                     "column", "columns"] { table[word] = .content }
+        for word in ["nav", "navbar", "navigation", "menu", "menus", "ad", "ads", "adv", "advert", "banner",
+                     "tags", "tag", "share", "sharing", "print", "toolbar", "pagination", "pager", "popup",
+                     "modal", "masthead", "footer", "skip", "rating", "ratings", "breadcrumb", "breadcrumbs",
+                     "sidebar", "widget", "widgets", "related", "comments", "comment", "subscribe", "signup",
+                     "login", "cookie", "cookies", "newsletter", "sponsor", "sponsored", "promo", "outbrain",
+                     "taboola", "disqus", "social", "recommended", "trending", "popular", "topbar", "header",
+                     "masthead", "byline", "dateline", "copyright", "legal", "disclaimer", "jumplink"]
+        { table[word] = .furniture }
+        for word in ["meta", "foot", "footnote", "author", "contact", "shoutbox", "scroll", "caption", "credit",
+                     "info", "more", "extra", "tools", "links", "teaser", "thumb", "thumbnail", "aside",
+                     "photo", "gallery", "date", "time", "timestamp"] { table[word] = .weak }
+        return table
+    }()
+
+    private static let prefixes: [(String, Kind)] = [
+        ("comment", .strongFurniture), ("sharing", .strongFurniture), ("share", .strongFurniture), ("social", .strongFurniture),
+        ("sidebar", .strongFurniture), ("related", .strongFurniture), ("advert", .furniture), ("sponsor", .furniture),
+        ("promo", .furniture), ("newsletter", .furniture), ("breadcrumb", .furniture), ("cookie", .furniture),
+        ("subscri", .furniture), ("footer", .furniture), ("navbar", .furniture), ("navig", .furniture),
+        ("disqus", .furniture), ("outbrain", .furniture), ("taboola", .furniture), ("recirc", .furniture),
+        ("article", .content), ("content", .content), ("story", .content), ("entry", .content),
+        ("postbody", .content), ("posttext", .content), ("maincontent", .content), ("bodytext", .content),
+    ]
+
+    private static let contains: [(String, Kind)] = [
+        ("articlebody", .content), ("storybody", .content), ("entrycontent", .content),
+        ("comment", .strongFurniture), ("sidebar", .strongFurniture), ("newsletter", .strongFurniture),
+    ]
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Extraction quality and speed of lathe-ingest, and WARC reading speed against zcat.
+#
+# usage: bench/extract.sh EXTRACT_DEV [WARC_SAMPLES]
+#   EXTRACT_DEV   extract-dev.tar.gz, or the folder it unpacks to (pages/, scorer/)
+#   WARC_SAMPLES  a folder of .warc.gz files (default: beside EXTRACT_DEV, warc-samples/)
+# Prints ROUGE-LSum F1 per set, pages/s and MB/s at --jobs 1 and 2, libxml2's parse alone on
+# the same pages, and gzip WARC reading (lathe-ingest --scan-only) against zcat. Set
+# BENCH_TRAFILATURA=1 to also score trafilatura (PyPI, in bench/out/venv) on the same pages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=bench/out
+mkdir -p "$OUT"
+DEV=${1:?usage: bench/extract.sh EXTRACT_DEV [WARC_SAMPLES]}
+if [[ -f "$DEV" ]]; then
+    rm -rf "$OUT/extract-dev" && mkdir -p "$OUT/extract-dev-unpacked"
+    tar xzf "$DEV" -C "$OUT/extract-dev-unpacked"
+    WARCS=${2:-$(dirname "$DEV")/warc-samples}
+    DEV=$(find "$OUT/extract-dev-unpacked" -maxdepth 2 -name pages -type d | head -1 | xargs dirname)
+else
+    WARCS=${2:-$(dirname "$DEV")/warc-samples}
+fi
+PAGES=$DEV/pages
+
+swift build -c release --product lathe-ingest >/dev/null
+BIN=.build/release/lathe-ingest
+if [[ ! -x $OUT/venv/bin/python ]]; then python3 -m venv "$OUT/venv"; fi
+"$OUT/venv/bin/python" -c "import nltk" 2>/dev/null || "$OUT/venv/bin/pip" install -q nltk
+
+count=$(find "$PAGES" -name '*.html' | wc -l)
+bytes=$(find "$PAGES" -name '*.html' -printf '%s\n' | awk '{s+=$1} END {print s}')
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v b="$2" -v t="$3" 'BEGIN { printf "%.3f s  %6.0f pages/s  %5.1f MB/s", t, n/t, b/1e6/t }'; }
+
+echo "pages: $count ($(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}'))"
+for jobs in 1 2; do
+    best=999
+    for run in 1 2 3; do
+        t0=$(now); "$BIN" "$PAGES" --format html --jobs $jobs -q -o "$OUT/extract.jsonl"; t1=$(now)
+        best=$(awk -v a="$best" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')" 'BEGIN{print (b<a)?b:a}')
+    done
+    echo "lathe-ingest --jobs $jobs (best of 3): $(rate "$count" "$bytes" "$best")"
+done
+cc -O2 -o "$OUT/extract_parse" bench/extract_parse.c $(pkg-config --cflags --libs libxml-2.0)
+mapfile -t files < <(find "$PAGES" -name '*.html' | sort)
+best=999
+for run in 1 2 3; do
+    t0=$(now); "$OUT/extract_parse" "${files[@]}"; t1=$(now)
+    best=$(awk -v a="$best" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')" 'BEGIN{print (b<a)?b:a}')
+done
+echo "reference: libxml2 parse alone (best of 3): $(rate "$count" "$bytes" "$best")"
+
+rm -rf "$OUT/extract-txt"
+python3 bench/extract_write.py "$OUT/extract.jsonl" "$OUT/extract-txt" 2>/dev/null
+echo "lathe-ingest quality:"
+"$OUT/venv/bin/python" "$DEV/scorer/score.py" "$OUT/extract-txt" --data "$PAGES" --datasets scrapinghub,readability | sed -n '1,3p'
+
+if [[ "${BENCH_TRAFILATURA:-0}" == 1 ]]; then
+    "$OUT/venv/bin/python" -c "import trafilatura" 2>/dev/null || "$OUT/venv/bin/pip" install -q trafilatura
+    rm -rf "$OUT/trafilatura-txt"
+    t0=$(now); "$OUT/venv/bin/python" bench/extract_trafilatura.py "$PAGES" "$OUT/trafilatura-txt"; t1=$(now)
+    echo "reference: trafilatura: $(rate "$count" "$bytes" "$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')")"
+    "$OUT/venv/bin/python" "$DEV/scorer/score.py" "$OUT/trafilatura-txt" --data "$PAGES" --datasets scrapinghub,readability | sed -n '1,3p'
+fi
+
+# WARC reading: the gzip samples concatenated until about 100 MB decompressed (members stay whole).
+if compgen -G "$WARCS/*.warc.gz" >/dev/null; then
+    big=$OUT/warc-bench.warc.gz
+    : > "$big"
+    for _ in $(seq 1 150); do cat "$WARCS"/commoncrawl-2020-34-extract.warc.gz "$WARCS"/clueweb09-quirks.warc.gz >> "$big"; done
+    size=$(zcat "$big" | wc -c)
+    t0=$(now); zcat "$big" > /dev/null; t1=$(now); tz=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
+    t0=$(now); "$BIN" "$big" --scan-only -q; t1=$(now); tl=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
+    t0=$(now); "$BIN" "$big" -q -o /dev/null --jobs 2; t1=$(now); tf=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
+    awk -v s="$size" -v tz="$tz" -v tl="$tl" -v tf="$tf" 'BEGIN {
+        printf "WARC (%.0f MB decompressed): zcat %.0f MB/s, lathe-ingest --scan-only %.0f MB/s (%.0f%% of zcat), full ingest --jobs 2 %.1f MB/s\n",
+            s/1e6, s/1e6/tz, s/1e6/tl, 100*tz/tl, s/1e6/tf }'
+fi
