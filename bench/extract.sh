@@ -25,7 +25,7 @@ PAGES=$DEV/pages
 swift build -c release --product lathe-ingest >/dev/null
 BIN=.build/release/lathe-ingest
 if [[ ! -x $OUT/venv/bin/python ]]; then python3 -m venv "$OUT/venv"; fi
-"$OUT/venv/bin/python" -c "import nltk" 2>/dev/null || "$OUT/venv/bin/pip" install -q nltk
+"$OUT/venv/bin/python" -c "import nltk" 2>/dev/null || "$OUT/venv/bin/pip" install --quiet nltk
 
 count=$(find "$PAGES" -name '*.html' | wc -l)
 bytes=$(find "$PAGES" -name '*.html' -printf '%s\n' | awk '{s+=$1} END {print s}')
@@ -36,7 +36,7 @@ echo "pages: $count ($(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}'))"
 for jobs in 1 2; do
     best=999
     for run in 1 2 3; do
-        t0=$(now); "$BIN" "$PAGES" --format html --jobs $jobs -q -o "$OUT/extract.jsonl"; t1=$(now)
+        t0=$(now); "$BIN" "$PAGES" --format html --jobs $jobs --quiet -o "$OUT/extract.jsonl"; t1=$(now)
         best=$(awk -v a="$best" -v b="$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')" 'BEGIN{print (b<a)?b:a}')
     done
     echo "lathe-ingest --jobs $jobs (best of 3): $(rate "$count" "$bytes" "$best")"
@@ -56,7 +56,7 @@ echo "lathe-ingest quality:"
 "$OUT/venv/bin/python" "$DEV/scorer/score.py" "$OUT/extract-txt" --data "$PAGES" --datasets scrapinghub,readability | sed -n '1,3p'
 
 if [[ "${BENCH_TRAFILATURA:-0}" == 1 ]]; then
-    "$OUT/venv/bin/python" -c "import trafilatura" 2>/dev/null || "$OUT/venv/bin/pip" install -q trafilatura
+    "$OUT/venv/bin/python" -c "import trafilatura" 2>/dev/null || "$OUT/venv/bin/pip" install --quiet trafilatura
     rm -rf "$OUT/trafilatura-txt"
     t0=$(now); "$OUT/venv/bin/python" bench/extract_trafilatura.py "$PAGES" "$OUT/trafilatura-txt"; t1=$(now)
     echo "reference: trafilatura: $(rate "$count" "$bytes" "$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')")"
@@ -70,8 +70,8 @@ if compgen -G "$WARCS/*.warc.gz" >/dev/null; then
     for _ in $(seq 1 150); do cat "$WARCS"/commoncrawl-2020-34-extract.warc.gz "$WARCS"/clueweb09-quirks.warc.gz >> "$big"; done
     size=$(zcat "$big" | wc -c)
     t0=$(now); zcat "$big" > /dev/null; t1=$(now); tz=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
-    t0=$(now); "$BIN" "$big" --scan-only -q; t1=$(now); tl=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
-    t0=$(now); "$BIN" "$big" -q -o /dev/null --jobs 2; t1=$(now); tf=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
+    t0=$(now); "$BIN" "$big" --scan-only --quiet; t1=$(now); tl=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
+    t0=$(now); "$BIN" "$big" --quiet -o /dev/null --jobs 2; t1=$(now); tf=$(awk -v x="$t0" -v y="$t1" 'BEGIN{print y-x}')
     awk -v s="$size" -v tz="$tz" -v tl="$tl" -v tf="$tf" 'BEGIN {
         printf "WARC (%.0f MB decompressed): zcat %.0f MB/s, lathe-ingest --scan-only %.0f MB/s (%.0f%% of zcat), full ingest --jobs 2 %.1f MB/s\n",
             s/1e6, s/1e6/tz, s/1e6/tl, 100*tz/tl, s/1e6/tf }'

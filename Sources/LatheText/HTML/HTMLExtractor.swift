@@ -136,6 +136,7 @@ struct TreeWalker {
     var rowHasCell = false
 
     var linkDepth = 0
+    var hintCache: [[UInt8]: ClassHints] = [:]
     var preDepth = 0
     var listDepth = 0
     var listCounters: [Int] = []
@@ -293,7 +294,7 @@ struct TreeWalker {
             switch (name[0], name[1]) {
             case (UInt8(ascii: "c"), UInt8(ascii: "l")) where strcmp(name, "class") == 0,
                  (UInt8(ascii: "i"), UInt8(ascii: "d")) where name[2] == 0:
-                if let value { withLowercased(value) { hints.add($0) } }
+                if let value { addHints(value, to: &hints) }
             case (UInt8(ascii: "h"), UInt8(ascii: "i")) where strcmp(name, "hidden") == 0:
                 return true
             case (UInt8(ascii: "s"), UInt8(ascii: "t")) where strcmp(name, "style") == 0:
@@ -307,6 +308,28 @@ struct TreeWalker {
             attribute = a.pointee.next
         }
         return hints.hidden && tag != .body && tag != .html
+    }
+
+    /// Class and id values repeat throughout a page; each distinct one is classified once.
+    private mutating func addHints(_ value: UnsafePointer<UInt8>, to hints: inout ClassHints) {
+        let n = strlen(value)
+        var key = [UInt8](repeating: 0, count: n)
+        for i in 0..<n {
+            let b = value[i]
+            key[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+        }
+        let found: ClassHints
+        if let cached = hintCache[key] {
+            found = cached
+        } else {
+            var fresh = ClassHints()
+            key.withUnsafeBufferPointer { fresh.add($0) }
+            hintCache[key] = fresh
+            found = fresh
+        }
+        hints.weight += found.weight
+        hints.furniture = hints.furniture || found.furniture
+        hints.hidden = hints.hidden || found.hidden
     }
 
     private func withLowercased(_ value: UnsafePointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
