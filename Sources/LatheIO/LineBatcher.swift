@@ -71,7 +71,7 @@ public final class LineBatcher {
             if let found = lastIndex(of: 0x0A, in: buffer, from: searched) { lastNewline = found }
             searched = buffer.count
             if lastNewline < 0 && buffer.count > maxLineBytes {
-                throw IOFailure("\(source.name):\(nextLine): line longer than \(maxLineBytes) bytes: raise --max-line-bytes if such records are expected, or check that the input is JSON Lines")
+                throw lineTooLong(nextLine)
             }
         }
         if lastNewline < 0 && !atEnd { lastNewline = lastIndex(of: 0x0A, in: buffer, from: 0) ?? -1 }
@@ -83,15 +83,16 @@ public final class LineBatcher {
         if atEnd && buffer.count > maxLineBytes {
             let tail = buffer.count - (lastNewline + 1)
             if tail > maxLineBytes {
-                throw IOFailure("\(source.name):\(nextLine + countNewlines(buffer)): line longer than \(maxLineBytes) bytes: raise --max-line-bytes if such records are expected, or check that the input is JSON Lines")
+                throw lineTooLong(nextLine + countNewlines(buffer))
             }
         }
-        return split(buffer)
+        return try split(buffer)
     }
 
-    private func split(_ buffer: [UInt8]) -> LineBatch {
+    private func split(_ buffer: [UInt8]) throws -> LineBatch {
         var starts: [Int] = []
         var ends: [Int] = []
+        var tooLong: Int?
         let first = nextLine
         buffer.withUnsafeBytes { raw in
             let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -102,6 +103,10 @@ public final class LineBatcher {
                 let found = memchr(base + lineStart, 0x0A, count - lineStart)
                 let newline = found.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? count
                 var lineEnd = newline
+                if lineEnd - lineStart > maxLineBytes {
+                    tooLong = nextLine + lineNumber
+                    return
+                }
                 if lineEnd > lineStart && base[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 if !isBlank(base, lineStart, lineEnd) {
                     starts.append(lineStart)
@@ -113,12 +118,19 @@ public final class LineBatcher {
             }
             nextLine += lineNumber
         }
+        if let tooLong {
+            throw lineTooLong(tooLong)
+        }
         defer { lineNumbers.removeAll(keepingCapacity: true) }
         return LineBatch(source: source.name, firstLine: first, bytes: buffer, starts: starts, ends: ends,
                          lineOffsets: lineNumbers)
     }
 
     private var lineNumbers: [Int] = []
+
+    private func lineTooLong(_ line: Int) -> IOFailure {
+        IOFailure("\(source.name):\(line): line longer than \(maxLineBytes) bytes: raise --max-line-bytes if such records are expected, or check that the input is JSON Lines")
+    }
 
     private func isBlank(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         for i in start..<end {

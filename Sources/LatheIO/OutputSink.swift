@@ -14,7 +14,8 @@ public final class OutputSink {
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
-    private var deflater: z_stream?
+    /// On the heap: zlib keeps a pointer back to its z_stream, so the struct must never move.
+    private var deflater: UnsafeMutablePointer<z_stream>?
     private var compressed: [UInt8] = []
     private static let flushThreshold = 1 << 20
     public private(set) var bytesWritten = 0
@@ -32,9 +33,11 @@ public final class OutputSink {
             name = path
         }
         if let level = gzipLevel {
-            var stream = z_stream()
-            guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+            let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            stream.initialize(to: z_stream())
+            guard deflateInit2_(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                                 ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                stream.deallocate()
                 throw IOFailure("\(name): cannot initialise zlib at level \(level)")
             }
             deflater = stream
@@ -47,7 +50,10 @@ public final class OutputSink {
     public static func wantsGzip(_ path: String) -> Bool { path.hasSuffix(".gz") }
 
     deinit {
-        if var stream = deflater { deflateEnd(&stream) }
+        if let stream = deflater {
+            deflateEnd(stream)
+            stream.deallocate()
+        }
         if ownsDescriptor { Glibc.close(fd) }
     }
 
@@ -77,27 +83,32 @@ public final class OutputSink {
     /// Pushes buffered lines out; the gzip stream gets a full flush point only at the end,
     /// which keeps compression as good as a single `gzip` run.
     private func flushBuffer(finish: Bool) throws {
-        guard var stream = deflater else {
+        guard let stream = deflater else {
             try buffer.withUnsafeBufferPointer { try writeAll($0) }
             buffer.removeAll(keepingCapacity: true)
             return
         }
-        defer { deflater = stream }
         let flush = finish ? Z_FINISH : Z_NO_FLUSH
         try buffer.withUnsafeMutableBufferPointer { input in
-            stream.next_in = input.baseAddress
-            stream.avail_in = UInt32(input.count)
-            repeat {
+            stream.pointee.next_in = input.baseAddress
+            stream.pointee.avail_in = UInt32(input.count)
+            while true {
+                var status: Int32 = Z_OK
                 let produced: Int = compressed.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = UInt32(out.count)
-                    deflate(&stream, flush)
-                    return out.count - Int(stream.avail_out)
+                    stream.pointee.next_out = out.baseAddress
+                    stream.pointee.avail_out = UInt32(out.count)
+                    status = deflate(stream, flush)
+                    return out.count - Int(stream.pointee.avail_out)
+                }
+                guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+                    throw IOFailure("\(name): gzip compression failed (zlib status \(status))")
                 }
                 if produced > 0 {
                     try compressed.withUnsafeBufferPointer { try writeAll(UnsafeBufferPointer(rebasing: $0[0..<produced])) }
                 }
-            } while stream.avail_out == 0 || (flush == Z_FINISH && stream.avail_in > 0)
+                let done = flush == Z_FINISH ? status == Z_STREAM_END : stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0
+                if done { break }
+            }
         }
         buffer.removeAll(keepingCapacity: true)
     }

@@ -55,7 +55,11 @@ struct Validate: ParsableCommand {
                 return [.keep(record)]
             }
             let text = ValidationReport(kind: kind.rawValue, stats: result.stats).text(firstErrors: result.firstDrops)
-            if recordsToStdout { printError(text) } else { print(text, terminator: "") }
+            if !recordsToStdout {
+                print(text, terminator: "")
+            } else if !runOptions.quiet {
+                printError(text)
+            }
             if result.stats.droppedTotal > 0 { throw ExitCode.failure }
         }
     }
