@@ -6,15 +6,17 @@ public enum Normalization: String, CaseIterable, Sendable {
     case none
     /// Runs of whitespace become one space; leading and trailing whitespace goes.
     case ws
-    /// Unicode NFC, lower case, and whitespace as for `ws` (the default).
+    /// Unicode full case folding (ß and ss, ς and σ, ﬁ and fi match), NFC, and whitespace as
+    /// for `ws` (the default).
     case full
 }
 
 /// Text to normalised UTF-8 bytes: words separated by single spaces (except for `.none`).
 ///
 /// ASCII text, most of a web crawl, takes a byte loop that needs neither Foundation nor a
-/// String copy; text with other characters goes through Foundation's NFC and lowercasing,
-/// which is correct for every script but several times slower.
+/// String copy; text with other characters goes through Foundation's full case folding and
+/// NFC, which is correct for every script but several times slower. Folding comes first
+/// because it can produce sequences (ᾈ to ἀι) that NFC must then compose.
 public enum TextNormalizer {
     public static func normalize(_ text: String, _ mode: Normalization) -> [UInt8] {
         var out: [UInt8] = []
@@ -47,7 +49,8 @@ public enum TextNormalizer {
             text.withUTF8 { collapseASCII($0, lowercase: mode == .full, into: &out) }
             return
         }
-        let unicode = mode == .full ? text.precomposedStringWithCanonicalMapping.lowercased() : text
+        let unicode = mode == .full
+            ? text.folding(options: .caseInsensitive, locale: nil).precomposedStringWithCanonicalMapping : text
         let start = out.count
         var pendingSpace = false
         for scalar in unicode.unicodeScalars {

@@ -13,7 +13,7 @@ struct MatchOptions: ParsableArguments {
             help: "Dotted path of the field that is compared; repeat for several (--key prompt --key chosen). A list of turns {role, content} (--key messages) counts role and content of every turn. Default: text.")
     var keys: [String] = []
 
-    @Option(help: "Normalisation before hashing: 'full' (Unicode NFC, lower case, whitespace collapsed; the default), 'ws' (whitespace collapsed), 'none'.")
+    @Option(help: "Normalisation before hashing: 'full' (Unicode case folding and NFC, whitespace collapsed; the default), 'ws' (whitespace collapsed), 'none'.")
     var normalize: Normalization = .full
 
     @Option(help: "The field named as 'duplicate_of' in --rejects (default: id); records without it are named file:line.")

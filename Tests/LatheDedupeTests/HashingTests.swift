@@ -15,6 +15,16 @@ import LatheIO
         #expect(TextNormalizer.normalize("Ünï\u{00A0}\u{3000}code", .full) == Array("ünï code".utf8))
     }
 
+    /// Full case folding, not lower-casing: these pairs differ under `lowercased()`.
+    @Test func fullUsesUnicodeCaseFolding() {
+        let same = [("Straße", "STRASSE"), ("ΣΊΣΥΦΟΣ", "σίσυφος"), ("ﬁne", "FINE"), ("ᾈ", "ἀι"), ("Ǆ", "ǆ")]
+        for (a, b) in same {
+            #expect(TextNormalizer.normalize(a, .full) == TextNormalizer.normalize(b, .full), "\(a) \(b)")
+        }
+        #expect(TextNormalizer.normalize("Straße", .full) == Array("strasse".utf8))
+        #expect(TextNormalizer.normalize("Straße", .ws) == Array("Straße".utf8))
+    }
+
     @Test func hashesSeparateWhatDiffers() {
         #expect(Hash64.hash("abc") != Hash64.hash("abd"))
         #expect(Hash64.hash("abc", seed: 1) != Hash64.hash("abc", seed: 2))
