@@ -8,6 +8,7 @@ struct IdTable {
     private var ends: [Int] = []
 
     var count: Int { ends.count }
+    var memoryBytes: Int { bytes.count + ends.count * 8 }
 
     mutating func append(_ id: String) {
         bytes.append(contentsOf: id.utf8)
@@ -32,9 +33,23 @@ public struct DedupeReport: Sendable {
     /// Eval items that leaked, with how many training records held each.
     public var leakedItems: [(item: ContaminationIndex.Item, records: Int)] = []
     public var evalItemsTooShort = 0
+    /// The most the tables held at once, and what spilled to disk beyond the budget.
+    public var peakTableBytes = 0
+    public var spilledRuns = 0
+    public var spilledBytes = 0
+    /// Bytes of tables that do not spill (ids, exact hashes) when they alone passed the budget.
+    public var unspillableOverBudget: Int?
 
     public func lines(tool: String) -> [String] {
         var out: [String] = []
+        if spilledRuns > 0 || peakTableBytes > 0 {
+            var line = "\(tool): memory: tables peaked at \(formatMemory(peakTableBytes))"
+            if spilledRuns > 0 { line += "; LSH index spilled \(spilledRuns) runs (\(formatMemory(spilledBytes))) to disk" }
+            out.append(line)
+        }
+        if let unspillableOverBudget {
+            out.append("\(tool): memory: ids and exact hashes alone took \(formatMemory(unspillableOverBudget)), over --memory; they do not spill, so raise --memory for an input this size")
+        }
         if let lsh {
             out.append("\(tool): near: \(lsh), \(candidatePairs) candidate pairs" + (verified ? ", \(verifiedPairs) verified at Jaccard ≥ threshold" : ""))
         }
@@ -88,6 +103,63 @@ public final class Deduplicator {
     public static func run(_ config: PipelineConfig, settings: DedupeSettings) throws -> DedupeReport {
         let deduplicator = Deduplicator(settings: settings)
         return try deduplicator.run(config)
+    }
+
+    /// Bytes of the per-record tables other than the LSH index.
+    private var stateBytes: Int {
+        ids.memoryBytes + excluded.count * (1 + 4 + 4 + 8 + 8 + 6) + candidates.count * 4
+            + exactFirst.count * Deduplicator.exactEntryBytes
+    }
+
+    /// A dictionary entry of a 128-bit key and a record number, with the table's slack.
+    static let exactEntryBytes = 48
+
+    /// After an LSH insert: record the peak, and spill the index when the tables pass the budget.
+    private func account() throws {
+        let state = stateBytes
+        let lshBytes = lsh?.memoryBytes ?? 0
+        report.peakTableBytes = max(report.peakTableBytes, state + lshBytes)
+        guard let budget = settings.memoryBudget, var index = lsh else { return }
+        // The index keeps at least an eighth of the budget, so runs do not get tiny when the
+        // other tables fill it; those are reported instead.
+        if state > budget * 7 / 8 { report.unspillableOverBudget = state }
+        guard state + lshBytes > budget else { return }
+        lsh = nil  // keeps the index uniquely referenced while it spills
+        try index.spill(ifOver: max(budget - state, budget / 8), directory: settings.temporaryDirectory)
+        (report.spilledRuns, report.spilledBytes) = index.spilled
+        lsh = index
+    }
+
+    /// Bytes the tables take per record: the id (taken as 24 bytes), the per-record arrays,
+    /// an exact hash, and the LSH entries.
+    public static func bytesPerRecord(_ settings: DedupeSettings) -> Int {
+        var bytes = 24 + 8 + (1 + 4 + 4 + 8 + 8 + 6)
+        if settings.exact { bytes += exactEntryBytes }
+        if let near = settings.near { bytes += LSHIndex.bytesPerDocument(bands: near.lsh.bands) + near.maxCandidates / 8 * 4 }
+        return bytes
+    }
+
+    /// The records in `inputs` and the bytes the tables will need for them, extrapolated from
+    /// the sizes on disk and the lines in the first 4 MiB of the first input; nil for stdin.
+    public static func estimate(inputs: [String], settings: DedupeSettings) -> (records: Int, bytes: Int)? {
+        guard !inputs.isEmpty, !inputs.contains("-"), let source = try? ByteSource(path: inputs[0]),
+              let firstSize = source.fileSize, firstSize > 0 else { return nil }
+        var total = 0
+        for path in inputs {
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int else { return nil }
+            total += size
+        }
+        var lines = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var read = 0
+        while read < 4 << 20 {
+            guard let n = try? chunk.withUnsafeMutableBytes({ try source.read(into: $0) }), n > 0 else { break }
+            read += n
+            for i in 0..<n where chunk[i] == 0x0A { lines += 1 }
+        }
+        guard source.consumedBytes > 0 else { return nil }
+        let records = Int(Double(lines) * Double(total) / Double(source.consumedBytes))
+        return (records, records * bytesPerRecord(settings))
     }
 
     func run(_ config: PipelineConfig) throws -> DedupeReport {
@@ -205,6 +277,7 @@ public final class Deduplicator {
             }
             if let bands = analysis.bands {
                 let found = lsh!.insert(doc: number, bandHashes: bands)
+                try account()
                 report.candidatePairs += found.count
                 if let best = found.first {
                     return [duplicate(output, exact: false, of: best.doc, sharedBands: best.sharedBands)]
@@ -255,6 +328,7 @@ public final class Deduplicator {
                     candidates.append(Int32(candidate.doc))
                     lastNeeded[candidate.doc] = Int32(number)
                 }
+                try account()
             }
             return []
         }, located: { _, location in

@@ -147,6 +147,11 @@ public struct Candidate: Sendable, Equatable {
 
 /// The band buckets of every document indexed so far. Each (document, band) is one entry in
 /// a chain per bucket, so memory is a few words per band per document and no text is kept.
+///
+/// Under a memory budget (`spill(ifOver:directory:)`) the entries in memory are written out as
+/// an `LSHRun` when they outgrow it and a fresh generation starts; a query walks the memory
+/// generation, then the runs newest first, so the candidates found are the same as without
+/// spilling, and one pass (stdin included) still suffices.
 public struct LSHIndex {
     public let bands: Int
     /// How many earlier documents of one bucket are looked at (the most recent ones), and how
@@ -158,6 +163,7 @@ public struct LSHIndex {
     /// The previous entry of the same bucket, or -1; entry `doc·bands + band`.
     private var previous: [Int32] = []
     private var docOfSlot: [Int32] = []
+    private var runs: [LSHRun] = []
     public private(set) var count = 0
 
     public init(bands: Int, maxChain: Int = 64, maxCandidates: Int = 32) {
@@ -184,6 +190,9 @@ public struct LSHIndex {
                 cursor = previous[Int(cursor)]
                 walked += 1
             }
+            for run in runs.reversed() where walked < maxChain {
+                walked += run.visit(band: band, hash: bandHashes[band], limit: maxChain - walked) { shared[$0, default: 0] += 1 }
+            }
         }
         count += 1
         guard !shared.isEmpty else { return [] }
@@ -195,6 +204,39 @@ public struct LSHIndex {
 
     /// Bytes held per indexed document, for the memory estimate.
     public static func bytesPerDocument(bands: Int) -> Int { bands * (4 + 4 + 24) }
+
+    /// Bytes the index holds in memory now.
+    public var memoryBytes: Int { previous.count / max(bands, 1) * LSHIndex.bytesPerDocument(bands: bands) }
+
+    /// How many runs were spilled, and their bytes on disk.
+    public var spilled: (runs: Int, bytes: Int) { (runs.count, runs.reduce(0) { $0 + $1.bytes }) }
+
+    /// Moves the entries in memory to a run in `directory` when they take more than `budget`
+    /// bytes.
+    public mutating func spill(ifOver budget: Int, directory: String) throws {
+        guard memoryBytes > budget, !previous.isEmpty else { return }
+        var buckets: [[(hash: UInt64, docs: [Int32])]] = []
+        for band in 0..<bands {
+            var table = heads[band].map { (hash: $0.key, docs: chain(from: $0.value)) }
+            table.sort { $0.hash < $1.hash }
+            buckets.append(table)
+        }
+        runs.append(try LSHRun(buckets: buckets, directory: directory))
+        heads = Array(repeating: [:], count: bands)
+        previous = []
+        docOfSlot = []
+    }
+
+    /// The newest documents of the chain that starts at `slot`, newest first.
+    private func chain(from slot: Int32) -> [Int32] {
+        var docs: [Int32] = []
+        var cursor = slot
+        while cursor >= 0 && docs.count < maxChain {
+            docs.append(docOfSlot[Int(cursor)])
+            cursor = previous[Int(cursor)]
+        }
+        return docs
+    }
 }
 
 /// Disjoint sets over document numbers, with path halving and union by size.

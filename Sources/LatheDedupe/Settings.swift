@@ -76,6 +76,10 @@ public struct DedupeSettings: Sendable {
     /// The inputs are signature files of `lathe-dedupe signatures`, whose records carry what
     /// analysis would compute (the `clusters` step).
     public var precomputed = false
+    /// Bytes the tables may take; beyond it the LSH index spills runs to `temporaryDirectory`
+    /// (nil: no limit).
+    public var memoryBudget: Int?
+    public var temporaryDirectory = "/tmp"
 
     public init() {}
 

@@ -150,6 +150,7 @@ struct Dedupe: ParsableCommand {
     @Option(help: "Write which eval items leaked, and into how many records, to this file (JSON Lines).")
     var contaminationReport: String?
 
+    @OptionGroup var memoryOptions: MemoryOptions
     @OptionGroup var io: IOOptions
     @OptionGroup var runOptions: RunOptions
 
@@ -178,6 +179,7 @@ struct Dedupe: ParsableCommand {
                                                                      ngram: ngram, normalization: match.normalize)
                 settings.contaminationReport = contaminationReport
             }
+            memoryOptions.apply(to: &settings, inputs: io.inputs, tool: "lathe-dedupe", quiet: runOptions.quiet)
             let report = try Deduplicator.run(config, settings: settings)
             if !runOptions.quiet {
                 for line in report.lines(tool: "lathe-dedupe") { printError(line) }
@@ -224,6 +226,7 @@ struct Clusters: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Where to write the cluster table (JSON Lines; .gz for gzip).")
     var output: String
 
+    @OptionGroup var memoryOptions: MemoryOptions
     @OptionGroup var runOptions: RunOptions
 
     func run() throws {
@@ -233,8 +236,9 @@ struct Clusters: ParsableCommand {
             base.onError = runOptions.onError
             base.statsPath = runOptions.stats
             base.quiet = runOptions.quiet
-            let report = try Signature.clusters(signatureFiles: signatures, table: output,
-                                                settings: match.settings(seed: runOptions.seed), base: base)
+            var settings = match.settings(seed: runOptions.seed)
+            memoryOptions.apply(to: &settings, inputs: signatures, tool: "lathe-dedupe clusters", quiet: runOptions.quiet)
+            let report = try Signature.clusters(signatureFiles: signatures, table: output, settings: settings, base: base)
             if !runOptions.quiet { for line in report.lines(tool: "lathe-dedupe clusters") { printError(line) } }
         }
     }
@@ -264,6 +268,20 @@ struct Filter: ParsableCommand {
             try JSONLinesPipeline.checkInputsExist([clusters])
             let config = io.pipelineConfig(tool: "lathe-dedupe filter", run: runOptions)
             try Signature.filter(config, table: clusters, shard: shard ?? io.inputs[0])
+        }
+    }
+}
+
+extension MemoryOptions {
+    /// Sets the budget and prints what the tables are expected to need for these inputs.
+    func apply(to settings: inout DedupeSettings, inputs: [String], tool: String, quiet: Bool) {
+        settings.memoryBudget = memory.bytes
+        settings.temporaryDirectory = temporaryDirectory
+        guard !quiet else { return }
+        if let (records, bytes) = Deduplicator.estimate(inputs: inputs, settings: settings) {
+            let fits = bytes <= memory.bytes ? "within" : "over; the LSH index will spill to \(temporaryDirectory) beyond"
+            printError("\(tool): memory: about \(records) records need about \(formatMemory(bytes)) of tables "
+                + "(\(Deduplicator.bytesPerRecord(settings)) bytes each), \(fits) --memory \(memory)")
         }
     }
 }
