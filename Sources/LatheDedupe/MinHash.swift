@@ -1,3 +1,4 @@
+import CDedupeKernels
 import Foundation
 
 /// MinHash signatures: for each of `numPerm` hash functions, the least value over a
@@ -6,33 +7,29 @@ import Foundation
 ///
 /// The functions are `h_k(x) = a_k·x + b_k mod 2^32` over the high 32 bits `x` of shingle
 /// hashes that are already uniformly mixed, with `a_k` odd: each is a bijection of the 32-bit
-/// words, the minimum is decided by the high bits, which depend on every bit of `x`, and eight
-/// of them run at once in SIMD lanes. (The textbook `a·x+b mod 2^61−1` needs a 128-bit
-/// product per hash and is several times slower.) 32-bit values tie by accident with
-/// probability ~n/2^32 for n shingles, far below MinHash's own error. The statistical tests in
-/// MinHashTests hold it to the error bound and the S-curve of ideal permutations.
+/// words, the minimum is decided by the high bits, which depend on every bit of `x`, and 16
+/// of them run at once in a vector register (CDedupeKernels picks AVX-512 or AVX2 at load
+/// time). (The textbook `a·x+b mod 2^61−1` needs a 128-bit product per hash and is several
+/// times slower.) 32-bit values tie by accident with probability ~n/2^32 for n shingles, far
+/// below MinHash's own error. The statistical tests in MinHashTests hold it to the error
+/// bound and the S-curve of ideal permutations.
 public struct MinHasher: Sendable {
     public let numPerm: Int
     public let seed: UInt64
-    /// Multipliers and offsets in lanes of 8; the last group is padded.
-    let a: [SIMD8<UInt32>]
-    let b: [SIMD8<UInt32>]
+    /// Multipliers and offsets, padded to a multiple of 16 functions.
+    let a: [UInt32]
+    let b: [UInt32]
 
     public init(numPerm: Int, seed: UInt64) {
         self.numPerm = numPerm
         self.seed = seed
         var rng = SplitMix64(seed: seed ^ 0x6d69_6e68_6173_6821)
-        let groups = (numPerm + 7) / 8
-        var a: [SIMD8<UInt32>] = [], b: [SIMD8<UInt32>] = []
-        for _ in 0..<groups {
-            var ag = SIMD8<UInt32>(), bg = SIMD8<UInt32>()
-            for lane in 0..<8 {
-                let r = rng.next()
-                ag[lane] = UInt32(truncatingIfNeeded: r >> 32) | 1
-                bg[lane] = UInt32(truncatingIfNeeded: r)
-            }
-            a.append(ag)
-            b.append(bg)
+        let padded = (numPerm + 15) / 16 * 16
+        var a: [UInt32] = [], b: [UInt32] = []
+        for _ in 0..<padded {
+            let r = rng.next()
+            a.append(UInt32(truncatingIfNeeded: r >> 32) | 1)
+            b.append(UInt32(truncatingIfNeeded: r))
         }
         self.a = a
         self.b = b
@@ -41,23 +38,9 @@ public struct MinHasher: Sendable {
     /// The signature of a set given as shingle hashes (repeats do no harm). An empty set gives
     /// all ones, which callers never index.
     public func signature(_ shingles: [UInt64]) -> [UInt64] {
-        let groups = a.count
-        var mins = [SIMD8<UInt32>](repeating: SIMD8(repeating: .max), count: groups)
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                mins.withUnsafeMutableBufferPointer { mins in
-                    for shingle in shingles {
-                        let x = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: shingle >> 32))
-                        for g in 0..<groups {
-                            mins[g] = pointwiseMin(mins[g], a[g] &* x &+ b[g])
-                        }
-                    }
-                }
-            }
-        }
-        var out = [UInt64](repeating: 0, count: numPerm)
-        for k in 0..<numPerm { out[k] = UInt64(mins[k / 8][k % 8]) }
-        return out
+        var mins = [UInt32](repeating: 0, count: a.count)
+        lathe_minhash32(shingles, shingles.count, a, b, a.count, &mins)
+        return (0..<numPerm).map { UInt64(mins[$0]) }
     }
 
     /// The fraction of positions where two signatures agree: the MinHash estimate of Jaccard.

@@ -75,6 +75,17 @@ public enum TextNormalizer {
         b == 0x20 || (b >= 0x09 && b <= 0x0D)
     }
 
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+
+    /// How many of the eight ASCII bytes in `x` (little-endian) come before the first byte
+    /// below 0x21. The has-less-than test can flag bytes after a true one (by its borrow),
+    /// never before it, so the lowest flag is exact.
+    @inline(__always)
+    static func leadingWordBytes(_ x: UInt64) -> Int {
+        let low = (x &- ones &* 0x21) & ~x & (ones &* 0x80)
+        return low == 0 ? 8 : low.trailingZeroBitCount >> 3
+    }
+
     private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, into out: inout [UInt8]) {
         let start = out.count
         // Normalised ASCII is never longer than its input; write through a pointer, then trim.
@@ -83,7 +94,35 @@ public enum TextNormalizer {
             let dst = buffer.baseAddress! + start
             var n = 0
             var pendingSpace = false
-            for b in bytes {
+            guard let src = bytes.baseAddress else { return 0 }
+            var i = 0
+            while i < bytes.count {
+                // A word's bytes up to eight at a time: the SWAR test finds the first byte
+                // below 0x21 (a space or control byte; every byte is ASCII here), and the
+                // bytes before it are lowered and stored in one go. Bytes past it are stored
+                // too but overwritten, as output never runs ahead of input.
+                if i + 8 <= bytes.count {
+                    let x = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
+                    let k = leadingWordBytes(x)
+                    if k > 0 {
+                        if pendingSpace {
+                            dst[n] = 0x20
+                            n += 1
+                            pendingSpace = false
+                        }
+                        var y = x
+                        if lowercase {
+                            let upper = (x &+ ones &* 0x3F) & ~(x &+ ones &* 0x25) & (ones &* 0x80)
+                            y |= upper >> 2
+                        }
+                        UnsafeMutableRawPointer(dst + n).storeBytes(of: y, as: UInt64.self)
+                        n += k
+                        i += k
+                        continue
+                    }
+                }
+                let b = src[i]
+                i += 1
                 if isASCIISpace(b) {
                     pendingSpace = n > 0
                     continue
@@ -121,18 +160,43 @@ public enum TextNormalizer {
         normalized.withUnsafeBufferPointer { bytes in
             var hashes: [UInt64] = []
             hashes.reserveCapacity(min(limit, bytes.count / 5 + 1))
+            guard let base = bytes.baseAddress else { return hashes }
             var i = 0
             let n = bytes.count
             while i < n && hashes.count < limit {
-                while i < n && isASCIISpace(bytes[i]) { i += 1 }
+                while i < n && isASCIISpace(base[i]) { i += 1 }
                 let start = i
-                while i < n && !isASCIISpace(bytes[i]) { i += 1 }
-                if i > start {
-                    hashes.append(Hash64.hash(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<i])), seed: 0x5851_f42d_4c95_7f2d))
+                while i + 8 <= n {
+                    let k = leadingWordBytes(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                    i += k
+                    if k < 8 { break }
                 }
+                while i < n && !isASCIISpace(base[i]) { i += 1 }
+                if i > start { hashes.append(wordHash(base, start, i - start, n)) }
             }
             return hashes
         }
+    }
+
+    private static let wordSeed: UInt64 = 0x5851_f42d_4c95_7f2d
+
+    /// The hash of the word at `base[start..<start+length]` in a buffer of `count` bytes. Most
+    /// words fit in 8 bytes: those are one masked load and one multiply, whatever their place
+    /// in the buffer (a word too near the end is assembled byte by byte to the same value).
+    @inline(__always)
+    static func wordHash(_ base: UnsafePointer<UInt8>, _ start: Int, _ length: Int, _ count: Int) -> UInt64 {
+        guard length <= 8 else {
+            return Hash64.hash(UnsafeRawBufferPointer(start: base + start, count: length), seed: wordSeed)
+        }
+        var word: UInt64
+        if start + 8 <= count {
+            word = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+            if length < 8 { word &= (1 &<< UInt64(8 * length)) &- 1 }
+        } else {
+            word = 0
+            for k in 0..<length { word |= UInt64(base[start + k]) &<< UInt64(8 * k) }
+        }
+        return Hash64.finalize(Hash64.mum(word ^ wordSeed ^ Hash64.p1, UInt64(length) ^ Hash64.p3))
     }
 }
 
@@ -161,7 +225,7 @@ public enum Shingles {
     /// per pair of documents compared, far below the Jaccard resolution that matters.
     public static func set(_ hashes: [UInt64]) -> [UInt32] {
         var set = hashes.map { UInt32(truncatingIfNeeded: $0 >> 32) }
-        set.sort()
+        radixSort(&set)
         var unique = 0
         for i in 0..<set.count where i == 0 || set[i] != set[i - 1] {
             set[unique] = set[i]
@@ -193,5 +257,34 @@ public enum Shingles {
             }
         }
         return Double(common) / Double(a.count + b.count - common)
+    }
+
+    /// Least-significant-digit radix sort, four passes of one byte: linear where a comparison
+    /// sort of a long document's shingles is not.
+    static func radixSort(_ values: inout [UInt32]) {
+        guard values.count > 64 else {
+            values.sort()
+            return
+        }
+        var other = [UInt32](repeating: 0, count: values.count)
+        values.withUnsafeMutableBufferPointer { a in
+            other.withUnsafeMutableBufferPointer { b in
+                var from = a, to = b
+                for shift in stride(from: UInt32(0), to: 32, by: 8) {
+                    var counts = [Int](repeating: 0, count: 257)
+                    counts.withUnsafeMutableBufferPointer { c in
+                        for v in from { c[Int((v >> shift) & 0xFF) + 1] += 1 }
+                        for d in 1...256 { c[d] += c[d - 1] }
+                        for v in from {
+                            let digit = Int((v >> shift) & 0xFF)
+                            to[c[digit]] = v
+                            c[digit] += 1
+                        }
+                    }
+                    swap(&from, &to)
+                }
+            }
+        }
+        // Four passes end where they began, in `values`.
     }
 }

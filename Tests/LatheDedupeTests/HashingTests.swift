@@ -153,3 +153,40 @@ import LatheIO
         #expect(uf.find(3) == 3)
     }
 }
+
+/// The fast paths of normalisation against plain per-byte references.
+@Suite struct FastPathTests {
+    @Test func asciiCollapseEqualsThePlainDefinition() {
+        var rng = SplitMix64(seed: 11)
+        let alphabet = Array("abcXYZ@[`{ \t\n\r\u{0B}\u{0C}\u{01}\u{1F}019".utf8)
+        for _ in 0..<2000 {
+            let bytes = (0..<Int(rng.next() % 60)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            let text = String(decoding: bytes, as: UTF8.self)
+            // Words are runs of non-space bytes, A-Z lowered, joined by one space.
+            let words = bytes.split { $0 == 0x20 || (0x09...0x0D).contains($0) }
+            let lowered = words.map { $0.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 } }
+            #expect(TextNormalizer.normalize(text, .full) == Array(lowered.joined(separator: [0x20])), "\(bytes)")
+            #expect(TextNormalizer.normalize(text, .ws) == Array(words.joined(separator: [0x20])), "\(bytes)")
+        }
+    }
+
+    @Test func aWordHashesTheSameWhereverItStands() {
+        let alone = TextNormalizer.wordHashes(Array("seven".utf8))
+        let first = TextNormalizer.wordHashes(Array("seven words follow here".utf8))
+        let last = TextNormalizer.wordHashes(Array("here follow words seven".utf8))
+        #expect(alone == [first[0]] && alone == [last[3]])
+        let long = TextNormalizer.wordHashes(Array("internationalisation x internationalisation".utf8))
+        #expect(long[0] == long[2] && long[0] != long[1])
+        #expect(Set(TextNormalizer.wordHashes(Array("a b c d e f g h aa bb abcdefgh abcdefg".utf8))).count == 12)
+    }
+
+    @Test func radixSortSorts() {
+        var rng = SplitMix64(seed: 5)
+        for count in [0, 1, 64, 65, 1000, 5000] {
+            let values = (0..<count).map { _ in UInt32(truncatingIfNeeded: rng.next()) & (count == 1000 ? 0xFF00FF : .max) }
+            var sorted = values
+            Shingles.radixSort(&sorted)
+            #expect(sorted == values.sorted())
+        }
+    }
+}
