@@ -193,11 +193,11 @@ def guide_page(p, rng):
     return page(p["name"], paragraphs([facts[:2] + town[:2], facts[2:] + [extra], town[2:]]), rng)
 
 
-def faq_page(places, rng):
+def faq_page(places, rng, held_out):
     """Questions one after another, then the answers: the pages a base model learns to
     continue a question with more questions from."""
     topic = rng.choice(["visiting Millbrook", "shopping in Millbrook", "Millbrook's shops", "the town centre"])
-    pairs = [qa(p, rng.choice(FACTS), rng) for p in places]
+    pairs = [qa(p, rng.choice([f for f in FACTS if (p["name"], f) not in held_out]), rng) for p in places]
     questions = "".join(f"<li>{html.escape(q)}</li>" for q, *_ in pairs)
     extra = "".join(f"<li>{html.escape(q)}</li>" for q in rng.sample(
         ["Where can I park?", "Is there a bus from the station?", "Are dogs allowed?", "Can I pay by card?",
@@ -348,7 +348,7 @@ def main():
         if i % 2 == 0:
             pages.append((f"https://millbrook.example/news/{slug}", news_page(p, rng)))
     for k in range(36):
-        _, html_text = faq_page(rng.sample(world.places, rng.randrange(5, 9)), rng)
+        _, html_text = faq_page(rng.sample(world.places, rng.randrange(5, 9)), rng, held_out)
         pages.append((f"https://millbrook.example/faq/{k}", html_text))
     originals = list(pages)
     for k, (url, text) in enumerate(rng.sample(originals, 20)):            # exact copies at other URLs
@@ -361,7 +361,7 @@ def main():
     for k in range(12):
         pages.append((f"https://millbrook.example/tag/{k}", thin_page(rng)))
     # A quiz page that copies eval questions word for word: what `lathe-dedupe --against` is for.
-    quiz = "".join(f"<p>{html.escape(c['question'])} Answer: {html.escape(c['choices'][c['answer']])}.</p>" for c in choices[:6])
+    quiz = "<p>Our Thursday pub quiz at the Mill Inn is open to everyone. Teams of up to four people play for a cake from the bakery, and the questions are always about the town. Here are the questions from last week, with the answers, so you can practise at home.</p>" + "".join(f"<p>{html.escape(c['question'])} Answer: {html.escape(c['choices'][c['answer']])}.</p>" for c in choices[:6])
     pages.append(("https://quizzes.example/millbrook", page("Millbrook pub quiz", quiz, rng, comments=False)))
     rng.shuffle(pages)
     for k, (url, text) in enumerate(pages):

@@ -3,8 +3,10 @@ import LatheIO
 /// The word n-grams of one or more eval sets (`--against`), to drop training records that
 /// share any of them, as the GPT-3 and Llama papers decontaminate with 13-grams.
 ///
-/// An eval text shorter than `n` words cannot be checked this way (a 3-word answer would
-/// match half the web); such items are counted in `tooShort` and reported, not indexed.
+/// An eval text shorter than `n` words cannot be checked this way. With `minNgram` below `n`, a
+/// text of `minNgram` to `n − 1` words (a short question) is indexed whole, and training text
+/// is scanned for it as a run of that many words; shorter texts (a 3-word answer would match
+/// half the web) are counted in `tooShort` and reported, not indexed.
 public struct ContaminationIndex: Sendable {
     public struct Item: Sendable, Equatable {
         public var file: String
@@ -13,7 +15,11 @@ public struct ContaminationIndex: Sendable {
     }
 
     public let ngram: Int
+    /// The fewest words of an eval text indexed whole (`--min-ngram`); `ngram` turns it off.
+    public let minNgram: Int
     public let normalization: Normalization
+    /// The lengths, below `ngram`, at which short eval texts were indexed whole.
+    private var shortLengths: [Int] = []
     public private(set) var items: [Item] = []
     /// n-gram hash → the first eval item that has it.
     private var table: [UInt64: Int32] = [:]
@@ -21,16 +27,17 @@ public struct ContaminationIndex: Sendable {
 
     public var ngramCount: Int { table.count }
 
-    public init(ngram: Int, normalization: Normalization) {
+    public init(ngram: Int, minNgram: Int? = nil, normalization: Normalization) {
         self.ngram = ngram
+        self.minNgram = min(minNgram ?? ngram, ngram)
         self.normalization = normalization
     }
 
     /// Reads eval sets (JSON Lines, plain or gzip). With `fields` empty every string in a record
     /// is indexed (each on its own, so no n-gram spans two fields); otherwise only those paths.
-    public static func load(paths: [String], fields: [String], idField: String, ngram: Int,
+    public static func load(paths: [String], fields: [String], idField: String, ngram: Int, minNgram: Int? = nil,
                             normalization: Normalization) throws -> ContaminationIndex {
-        var index = ContaminationIndex(ngram: ngram, normalization: normalization)
+        var index = ContaminationIndex(ngram: ngram, minNgram: minNgram, normalization: normalization)
         for path in paths {
             let batcher = LineBatcher(source: try ByteSource(path: path))
             while let batch = try batcher.next() {
@@ -65,9 +72,14 @@ public struct ContaminationIndex: Sendable {
         var indexed = false
         for text in texts {
             let words = TextNormalizer.wordHashes(TextNormalizer.normalize(text, normalization))
-            guard words.count >= ngram else { continue }
+            guard words.count >= minNgram else { continue }
             indexed = true
+            // A short text is one "shingle" of all its words (Shingles.hashes does that).
             for h in Shingles.hashes(words: words, n: ngram) where table[h] == nil { table[h] = number }
+            if words.count < ngram && !shortLengths.contains(words.count) {
+                shortLengths.append(words.count)
+                shortLengths.sort()
+            }
         }
         if !indexed { tooShort += 1 }
     }
@@ -75,10 +87,12 @@ public struct ContaminationIndex: Sendable {
     /// The eval items that share an n-gram with text whose word hashes are `words`, each once,
     /// in the order first met.
     public func matches(words: [UInt64]) -> [Int32] {
-        guard words.count >= ngram, !table.isEmpty else { return [] }
+        guard !table.isEmpty else { return [] }
         var found: [Int32] = []
-        for h in Shingles.hashes(words: words, n: ngram) {
-            if let item = table[h], !found.contains(item) { found.append(item) }
+        for length in shortLengths + [ngram] where words.count >= length {
+            for h in Shingles.hashes(words: words, n: length) {
+                if let item = table[h], !found.contains(item) { found.append(item) }
+            }
         }
         return found
     }

@@ -33,6 +33,7 @@ public struct DedupeReport: Sendable {
     /// Eval items that leaked, with how many training records held each.
     public var leakedItems: [(item: ContaminationIndex.Item, records: Int)] = []
     public var evalItemsTooShort = 0
+    public var contaminatedRecords = 0
     /// The most the tables held at once, and what spilled to disk beyond the budget.
     public var peakTableBytes = 0
     public var spilledRuns = 0
@@ -55,8 +56,7 @@ public struct DedupeReport: Sendable {
         }
         if linesRemoved > 0 { out.append("\(tool): lines: \(linesRemoved) repeated lines removed") }
         if !leakedItems.isEmpty || evalItemsTooShort > 0 {
-            let records = leakedItems.reduce(0) { $0 + $1.records }
-            out.append("\(tool): decontamination: \(leakedItems.count) eval items found in \(records) records"
+            out.append("\(tool): decontamination: \(leakedItems.count) eval items found in \(contaminatedRecords) records"
                 + (evalItemsTooShort > 0 ? "; \(evalItemsTooShort) eval items too short to check" : ""))
         }
         return out
@@ -229,11 +229,16 @@ public final class Deduplicator {
     }
 
     /// Drops for records that are out of deduplication on their own account.
-    private func exclusionOutcome(_ analysis: Analysis, _ record: JSONValue) -> Outcome? {
+    /// `counting` is false in a pass that writes nothing, so a leak is counted once, by the
+    /// pass that writes the output.
+    private func exclusionOutcome(_ analysis: Analysis, _ record: JSONValue, counting: Bool = true) -> Outcome? {
         switch analysis.exclusion {
         case nil: return nil
         case .contaminated(let items)?:
-            for item in items { leaked[item, default: 0] += 1 }
+            if counting {
+                for item in items { leaked[item, default: 0] += 1 }
+                report.contaminatedRecords += 1
+            }
             let index = settings.contamination!
             let detail: JSONValue = .object(JSONObject([
                 ("eval_items", .array(items.prefix(10).map { i in
@@ -361,8 +366,8 @@ public final class Deduplicator {
         let threshold = settings.near!.threshold
         var sets: [Int32: [UInt32]] = [:]
         let stats = try pass(emitting ? config : silent(config), wants: [.shingleSet]) { [self] number, analysis, record in
-            linesRemoved(analysis)
-            if let drop = exclusionOutcome(analysis, record) { return [drop] }
+            if emitting { linesRemoved(analysis) }
+            if let drop = exclusionOutcome(analysis, record, counting: emitting) { return [drop] }
             let output = analysis.rewritten ?? record
             if exactOf[number] >= 0 {
                 return [duplicate(output, exact: true, of: Int(exactOf[number]))]

@@ -144,6 +144,9 @@ struct Dedupe: ParsableCommand {
     @Option(help: "Words per n-gram for --against (default 13).")
     var ngram = 13
 
+    @Option(help: "With --against: index eval texts of this many words up to --ngram whole, found as a run of that many words (short questions); default: --ngram, so shorter texts are only counted.")
+    var minNgram: Int?
+
     @Option(help: "Field of the eval records to check (dotted path; repeat for several). Default: every string in the record except its id.")
     var againstField: [String] = []
 
@@ -157,6 +160,7 @@ struct Dedupe: ParsableCommand {
     func validate() throws {
         if let lines, lines < 2 { throw ValidationError("--lines must be at least 2 (a line in one document is not repeated).") }
         guard ngram >= 1 else { throw ValidationError("--ngram must be at least 1.") }
+        if let minNgram, !(1...ngram).contains(minNgram) { throw ValidationError("--min-ngram must be between 1 and --ngram (\(ngram)).") }
         if contaminationReport != nil && against.isEmpty { throw ValidationError("--contamination-report needs --against.") }
         if !match.exact && !match.near && lines == nil && against.isEmpty {
             throw ValidationError("Nothing to do: --no-exact with neither --near, --lines nor --against.")
@@ -176,7 +180,7 @@ struct Dedupe: ParsableCommand {
             if !against.isEmpty {
                 try JSONLinesPipeline.checkInputsExist(against)
                 settings.contamination = try ContaminationIndex.load(paths: against, fields: againstField, idField: match.idField,
-                                                                     ngram: ngram, normalization: match.normalize)
+                                                                     ngram: ngram, minNgram: minNgram, normalization: match.normalize)
                 settings.contaminationReport = contaminationReport
             }
             memoryOptions.apply(to: &settings, inputs: io.inputs, tool: "lathe-dedupe", quiet: runOptions.quiet)

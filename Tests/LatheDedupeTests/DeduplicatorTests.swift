@@ -225,6 +225,55 @@ private func replaced(at index: Int) -> String {
         #expect(leaks.first?["records"]?.int == 2)
     }
 
+    /// With --min-ngram 5, a 6-word question is indexed whole and found as 6 words in a row;
+    /// its words scattered, or a 4-word item, are not.
+    @Test func shortEvalTextsAreIndexedWholeAboveTheMinimum() throws {
+        let scratch = Scratch()
+        let eval = scratch.records("eval.jsonl", [
+            (["id": "q1", "question": "Which street is the bakery on?"] as JSONValue),
+            (["id": "q2", "question": "Where is it?"] as JSONValue),
+        ])
+        let records = [
+            doc("quiz", "Last week: WHICH street is the bakery on? Answer: Mill Lane."),
+            doc("scattered", "Which street? The bakery is on Mill Lane, which is on the map."),
+            doc("where", "Where is it? Nobody knows."),
+        ]
+        var settings = DedupeSettings()
+        settings.exact = false
+        settings.contamination = try ContaminationIndex.load(paths: [eval], fields: [], idField: "id", ngram: 13, minNgram: 5, normalization: .full)
+        let result = try dedupe(records, settings)
+        #expect(result.keptIds == ["scattered", "where"])
+        #expect(result.reject("quiz")?["reason_detail"]?["eval_items"]?.array?.first?["id"]?.string == "q1")
+        #expect(result.report.evalItemsTooShort == 1)
+        // Without the minimum both items are too short and nothing is dropped.
+        settings.contamination = try ContaminationIndex.load(paths: [eval], fields: [], idField: "id", ngram: 13, normalization: .full)
+        #expect(try dedupe(records, settings).keptIds == ["quiz", "scattered", "where"])
+    }
+
+    /// Passes that write nothing must not count: every mode reports the same leaks and lines.
+    @Test func leaksAndRemovedLinesAreCountedOnceInEveryMode() throws {
+        let scratch = Scratch()
+        var rng = SplitMix64(seed: 9)
+        let question = "Which planet in our solar system has the longest day measured in Earth hours and why is that so"
+        let eval = scratch.records("eval.jsonl", [(["id": "q1", "question": .string(question)] as JSONValue)])
+        var records: [JSONValue] = []
+        for i in 0..<6 {
+            let body = randomWords(40, &rng).joined(separator: " ")
+            records.append(doc("d\(i)", "Accept all cookies now please\n" + body + (i % 2 == 0 ? " " + question : "")))
+        }
+        var expected: (leaks: Int, records: Int, lines: Int)?
+        for (verify, keep) in [(false, KeepPolicy.first), (true, .first), (true, .longest), (false, .longest)] {
+            var settings = nearSettings(verify: verify, keep: keep)
+            settings.lines = LineSettings(minDocuments: 3, minWords: 5)
+            settings.contamination = try ContaminationIndex.load(paths: [eval], fields: [], idField: "id", ngram: 13, normalization: .full)
+            let report = try dedupe(records, settings).report
+            let got = (report.leakedItems.first?.records ?? 0, report.contaminatedRecords, report.linesRemoved)
+            #expect(got.0 == 3 && got.1 == 3, "verify \(verify) keep \(keep)")
+            if let expected { #expect(expected == got, "verify \(verify) keep \(keep)") } else { expected = got }
+        }
+        #expect(expected?.lines == 6)
+    }
+
     @Test func evalFileThatIsNotJSONLinesIsAnError() throws {
         let scratch = Scratch()
         let bad = scratch.file("eval.txt", "{\"id\": 1, \"q\": \"fine\"}\nthis is not json\n")
