@@ -32,7 +32,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "LatheIO", dependencies: ["CZlib"], swiftSettings: fast),
-        .target(name: "LatheData", dependencies: ["LatheIO"], resources: [.copy("schemas")], swiftSettings: fast),
+        // schemas/ is compiled in as EmbeddedSchemas.swift (scripts/embed-schemas.sh), not a resource
+        // bundle: an installed binary cannot find a bundle that stayed under .build.
+        .target(name: "LatheData", dependencies: ["LatheIO"], exclude: ["schemas"], swiftSettings: fast),
         .target(name: "LatheCLI", dependencies: ["LatheIO", argumentParser], swiftSettings: fast),
         .target(name: "LatheText", dependencies: ["LatheIO", "CLibXML2", "CZlib"], swiftSettings: fast),
         .target(name: "CDedupeKernels"),

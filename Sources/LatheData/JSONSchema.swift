@@ -243,7 +243,7 @@ struct SchemaCompiler {
 
     mutating func compileDefinitions(_ defs: JSONValue) throws(SchemaError) {
         guard case .object(let object) = defs else {
-            throw SchemaError(location: "#/$defs", message: "$defs must be an object of named schemas, found \(defs.schemaTypeName)")
+            throw SchemaError(location: "#/$defs", message: "$defs must be an object of named schemas, found \(defs.typeName)")
         }
         // Indices first, so definitions can refer to each other in any order.
         for name in object.keys {
@@ -262,7 +262,7 @@ struct SchemaCompiler {
         case .bool(false): return SchemaNode(rejectsEverything: true)
         case .object: break
         default:
-            throw SchemaError(location: location, message: "a schema must be an object or a boolean, found \(schema.schemaTypeName)")
+            throw SchemaError(location: location, message: "a schema must be an object or a boolean, found \(schema.typeName)")
         }
         let object = schema.object!
 
@@ -305,7 +305,7 @@ struct SchemaCompiler {
                 items = try compile(value, at: here, isRoot: false)
             case "properties":
                 guard case .object(let props) = value else {
-                    throw SchemaError(location: here, message: "properties must be an object mapping names to schemas, found \(value.schemaTypeName)")
+                    throw SchemaError(location: here, message: "properties must be an object mapping names to schemas, found \(value.typeName)")
                 }
                 for j in 0..<props.keys.count {
                     let name = props.keys[j]
@@ -314,11 +314,11 @@ struct SchemaCompiler {
                 checksObject = true
             case "required":
                 guard case .array(let names) = value else {
-                    throw SchemaError(location: here, message: "required must be an array of property names, found \(value.schemaTypeName)")
+                    throw SchemaError(location: here, message: "required must be an array of property names, found \(value.typeName)")
                 }
                 for name in names {
                     guard let name = name.string else {
-                        throw SchemaError(location: here, message: "required must hold only strings, found \(name.schemaTypeName)")
+                        throw SchemaError(location: here, message: "required must hold only strings, found \(name.typeName)")
                     }
                     guard !required.contains(where: { sameCodePoints($0, name) }) else {
                         throw SchemaError(location: here, message: "\"\(name)\" is listed twice in required")
@@ -396,7 +396,7 @@ struct SchemaCompiler {
             guard let name = name.string, let bit = TypeSet.byName[name] else {
                 throw SchemaError(
                     location: location,
-                    message: "unknown type \(name.string.map { "\"\($0)\"" } ?? name.schemaTypeName); expected one of "
+                    message: "unknown type \(name.string.map { "\"\($0)\"" } ?? name.typeName); expected one of "
                         + "null, boolean, integer, number, string, array, object")
             }
             set.insert(bit)
@@ -418,7 +418,7 @@ struct SchemaCompiler {
 
     private func resolveRef(_ value: JSONValue, at location: String) throws(SchemaError) -> Int {
         guard let text = value.string else {
-            throw SchemaError(location: location, message: "$ref must be a string, found \(value.schemaTypeName)")
+            throw SchemaError(location: location, message: "$ref must be a string, found \(value.typeName)")
         }
         let prefix = "#/$defs/"
         guard text.hasPrefix(prefix), !text.dropFirst(prefix.count).contains("/") else {
@@ -477,7 +477,7 @@ struct SchemaCompiler {
 
     private func annotationString(_ value: JSONValue, keyword: String, at location: String) throws(SchemaError) -> String {
         guard let text = value.string else {
-            throw SchemaError(location: location, message: "\(keyword) must be a string, found \(value.schemaTypeName)")
+            throw SchemaError(location: location, message: "\(keyword) must be a string, found \(value.typeName)")
         }
         return text
     }
@@ -486,18 +486,4 @@ struct SchemaCompiler {
 /// RFC 6901 escaping for one JSON Pointer segment.
 func escapePointer(_ segment: String) -> String {
     segment.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-}
-
-extension JSONValue {
-    /// The value's JSON Schema type, with integers told apart from other numbers by value.
-    var schemaTypeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "boolean"
-        case .number(let n): n.schemaTypeName
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
 }

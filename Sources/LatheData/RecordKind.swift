@@ -1,4 +1,3 @@
-import Foundation
 import LatheIO
 
 /// The kinds of record Lathe's stages pass between them; DESIGN.md's records table, one JSON
@@ -15,9 +14,13 @@ public enum RecordKind: String, CaseIterable, Sendable {
 
     public var schemaFileName: String { "\(rawValue).schema.json" }
 
-    /// The kind's schema, read from the resource bundle and compiled on first use of any kind.
-    /// The schemas ship inside the build, so one that is missing or does not compile is a
-    /// broken build, not bad input: that stops the program with the reason.
+    /// The text of `schemas/<kind>.schema.json`, compiled into the binary
+    /// (scripts/embed-schemas.sh), so a copied or installed binary needs no resource files.
+    public var schemaText: String? { embeddedSchemas[schemaFileName] }
+
+    /// The kind's schema, compiled on first use of any kind. The schemas ship inside the
+    /// binary, so one that is missing or does not compile is a broken build, not bad input:
+    /// that stops the program with the reason.
     public var schema: JSONSchema {
         switch RecordSchemas.all[self] {
         case .success(let schema)?: return schema
@@ -53,15 +56,8 @@ private enum RecordSchemas {
     }()
 
     static func load(_ kind: RecordKind) throws(SchemaError) -> JSONSchema {
-        let name = kind.schemaFileName
-        guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "schemas") else {
-            throw SchemaError(location: "#", message: "\(name) is missing from the LatheData resource bundle")
-        }
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw SchemaError(location: "#", message: "cannot read \(url.path): \(error.localizedDescription)")
+        guard let text = kind.schemaText else {
+            throw SchemaError(location: "#", message: "\(kind.schemaFileName) is not embedded: run scripts/embed-schemas.sh")
         }
         return try JSONSchema(json: text)
     }

@@ -104,7 +104,7 @@ struct Matcher {
             if !types.contains(.object) || stringEnum { return false }
             if checks.contains(.object), !objectMatches(node, object) { return false }
         }
-        if checks.contains(.const), !jsonEqual(node.constValue, value.pointee) { return false }
+        if checks.contains(.const), node.constValue != value.pointee { return false }
         if checks.contains(.enum), !stringEnum, !enumMatches(node, value.pointee) { return false }
         if checks.contains(.ref), !links[node.ref].with({ matches($0, value) }) { return false }
         if checks.contains(.anyOf) {
@@ -191,7 +191,7 @@ func enumMatches(_ node: SchemaNode, _ value: JSONValue) -> Bool {
         for candidate in node.enumStrings where candidate.matches(s, count: count) { return true }
         return false
     }
-    for candidate in node.enumValues where jsonEqual(candidate, value) { return true }
+    for candidate in node.enumValues where candidate == value { return true }
     return false
 }
 
@@ -278,7 +278,7 @@ struct ViolationCollector {
             report("expected \(joinedAlternatives(node.typeNames)), found \(describe(value))", expectedTypes: node.typeNames)
             return
         }
-        if checks.contains(.const), !jsonEqual(node.constValue, value) {
+        if checks.contains(.const), node.constValue != value {
             report("expected \(preview(node.constValue)), found \(describe(value))")
         }
         if checks.contains(.enum), !enumMatches(node, value) {
@@ -419,7 +419,7 @@ func describe(_ value: JSONValue) -> String {
     switch value {
     case .null: return "null"
     case .bool(let b): return b ? "true" : "false"
-    case .number(let n): return "\(n.schemaTypeName) \(shorten(n.text))"
+    case .number(let n): return "\(JSONValue.number(n).typeName) \(shorten(n.text))"
     case .string(let s): return s.isEmpty ? "an empty string" : "string \(preview(value))"
     case .array(let a): return a.isEmpty ? "an empty array" : "an array of \(a.count) item\(a.count == 1 ? "" : "s")"
     case .object(let o):

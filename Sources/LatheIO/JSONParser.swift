@@ -115,7 +115,7 @@ public struct JSONParser {
             }
             let keyOffset = pos
             let key = try parseString()
-            if object.keys.contains(key) { throw error("duplicate key \"\(key)\"", at: keyOffset) }
+            if object.index(of: key) != nil { throw error("duplicate key \"\(key)\"", at: keyOffset) }
             skipWhitespace()
             guard pos < end, base[pos] == UInt8(ascii: ":") else {
                 throw error(pos < end ? "unexpected \(describeByte(base[pos])): expected ':'" : "unexpected end of input: expected ':'")
@@ -192,6 +192,28 @@ public struct JSONParser {
     @inline(__always)
     private func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
 
+    /// Moves `pos` past string bytes that need no attention, eight at a time, stopping at or
+    /// before the first word holding '"', '\\' or a control character; non-ASCII bytes do not
+    /// stop it but set `nonASCII`. Uses the exact "has a byte less than n" form
+    /// `(x - n) & ~x & 0x80`, whose borrows can only flag bytes above a real hit.
+    @inline(__always)
+    private mutating func skipPlain(_ nonASCII: inout Bool) {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        var seenHigh: UInt64 = 0
+        while end - pos >= 8 {
+            let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                | ((word &- ones &* 0x20) & ~word)
+            if special & high != 0 { break }
+            seenHigh |= word
+            pos += 8
+        }
+        if seenHigh & high != 0 { nonASCII = true }
+    }
+
     /// Parses a string starting at its opening quote. The common case, a string with no
     /// escapes, is scanned eight bytes at a time and copied once.
     private mutating func parseString() throws(JSONError) -> String {
@@ -199,26 +221,14 @@ public struct JSONParser {
         let start = pos
         var sawNonASCII = false
         scan: while true {
-            // Eight bytes at a time: stop at the first word holding '"', '\\', a control
-            // character or a non-ASCII byte (the classic "has a byte less than n" bit trick).
-            while end - pos >= 8 {
-                let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let high: UInt64 = 0x8080_8080_8080_8080
-                let quote = word ^ (ones &* 0x22)
-                let backslash = word ^ (ones &* 0x5C)
-                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-                    | (word &- ones &* 0x20) | word
-                if special & high != 0 { break }
-                pos += 8
-            }
+            skipPlain(&sawNonASCII)
             guard pos < end else { throw error("unterminated string", at: start - 1) }
             let b = base[pos]
             switch b {
             case UInt8(ascii: "\""):
                 break scan
             case UInt8(ascii: "\\"):
-                return try parseEscapedString(from: start)
+                return try parseEscapedString(from: start, sawNonASCII: sawNonASCII)
             case 0..<0x20:
                 throw error("raw control character \(describeByte(b)) in a string: it must be escaped")
             case 0x80...:
@@ -240,10 +250,10 @@ public struct JSONParser {
     }
 
     /// The slow path for strings with escapes: decodes into `scratch`, then validates once.
-    private mutating func parseEscapedString(from start: Int) throws(JSONError) -> String {
+    private mutating func parseEscapedString(from start: Int, sawNonASCII: Bool) throws(JSONError) -> String {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: UnsafeBufferPointer(start: base + start, count: pos - start))
-        var sawNonASCII = scratch.contains { $0 >= 0x80 }
+        var sawNonASCII = sawNonASCII
         while true {
             guard pos < end else { throw error("unterminated string", at: start - 1) }
             let b = base[pos]
@@ -264,8 +274,12 @@ public struct JSONParser {
                 throw error("raw control character \(describeByte(b)) in a string: it must be escaped")
             default:
                 if b >= 0x80 { sawNonASCII = true }
-                scratch.append(b)
+                // Copy the plain run that starts here in one append, not byte by byte: a text
+                // with one newline escape near its start is otherwise copied a byte at a time.
+                let runStart = pos
                 pos += 1
+                skipPlain(&sawNonASCII)
+                scratch.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: pos - runStart))
             }
         }
     }

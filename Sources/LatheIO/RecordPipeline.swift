@@ -41,6 +41,9 @@ public struct PipelineConfig: Sendable {
         self.tool = tool
         self.inputs = inputs.isEmpty ? ["-"] : inputs
     }
+
+    /// Output to `/dev/null` (validate without -o, a scan) is counted but never serialised.
+    public var discardsOutput: Bool { output == "/dev/null" }
 }
 
 /// A dropped record as the shared machinery saw it, for tools that report the first few.
@@ -210,9 +213,10 @@ public enum JSONLinesPipeline {
         let keep = sink.keepFirstDrops
         let onError = config.onError
         let maxDepth = config.maxDepth
+        let discardKept = config.discardsOutput
         try streamBatches(config, into: sink, work: { batch in
             process(batch, transform: transform, onError: onError, maxDepth: maxDepth,
-                    rejectsWanted: rejectsWanted, keepFirstDrops: keep)
+                    rejectsWanted: rejectsWanted, keepFirstDrops: keep, discardKept: discardKept)
         }, consume: { result in
             try sink.absorb(result)
             if let error = result.error { throw error }
@@ -323,9 +327,9 @@ public enum JSONLinesPipeline {
     }
 
     static func process(_ batch: LineBatch, transform: Transform, onError: OnError, maxDepth: Int,
-                        rejectsWanted: Bool, keepFirstDrops: Int) -> BatchResult {
+                        rejectsWanted: Bool, keepFirstDrops: Int, discardKept: Bool = false) -> BatchResult {
         var result = BatchResult()
-        result.output.reserveCapacity(batch.bytes.count + batch.bytes.count / 8)
+        if !discardKept { result.output.reserveCapacity(batch.bytes.count + batch.bytes.count / 8) }
         for i in 0..<batch.count {
             let location = batch.location(i)
             result.stats.recordsIn += 1
@@ -335,8 +339,10 @@ public enum JSONLinesPipeline {
                 for outcome in try transform(record, location) {
                     switch outcome {
                     case .keep(let kept):
-                        JSONWriter.write(kept, into: &result.output)
-                        result.output.append(0x0A)
+                        if !discardKept {
+                            JSONWriter.write(kept, into: &result.output)
+                            result.output.append(0x0A)
+                        }
                         result.stats.recordsOut += 1
                     case .drop(let dropped, let reason, let detail):
                         result.stats.drop(reason)

@@ -68,7 +68,7 @@ public struct RunStats: Sendable, Equatable {
         return n < 0 ? "-" + out : out
     }
 
-    static func megabytes(_ bytes: Int) -> String {
+    public static func megabytes(_ bytes: Int) -> String {
         bytes >= 1_000_000 ? "\(fixed(Double(bytes) / 1e6, 1)) MB" : "\(fixed(Double(bytes) / 1e3, 1)) kB"
     }
 

@@ -7,7 +7,7 @@ import LatheText
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lathe-ingest",
-        abstract: "WARC, HTML, JSONL and text -> document records, main text extracted from HTML.",
+        abstract: "WARC, HTML, JSONL and text -> document records, main text extracted from HTML; StackExchange Posts.xml -> thread records.",
         discussion: """
             Inputs are files or directories (walked recursively in name order; inside a directory only \
             .html/.htm, .txt, .warc/.wet and .jsonl files are read, each by its name). A file's format is \
@@ -24,10 +24,19 @@ struct Ingest: ParsableCommand {
             WARC-Record-ID, the input's id field, or a hash of the source and path; lang is the page's \
             own lang attribute; meta holds the charset when it was not UTF-8, replaced bytes, the canonical \
             URL, the publication date and the WARC date.
+
+            StackExchange dumps (Posts.xml, plain or gzip; detected by content, by a .xml name inside a \
+            directory, or --format stackexchange, which stdin needs) become thread records \
+            {"id", "source", "question": {"title", "body", "score", "tags"}, "answers": [{"body", "score", \
+            "accepted"}], "meta"}, bodies converted from HTML with code as fenced Markdown, threads in question-id \
+            order. Answers may come anywhere after their question, so posts are grouped within --memory, spilling \
+            sorted runs to --temp-dir beyond it; threads are written when the whole dump has been read. Malformed \
+            rows, answers whose question is missing, repeated posts and (without --keep-unanswered) questions with \
+            no answers are counted drops.
             """,
         version: latheVersion)
 
-    @Option(help: "What the inputs are: auto (by content; the default), warc, html, text, jsonl. (stackexchange arrives with the Posts.xml reader.)")
+    @Option(help: "What the inputs are: auto (by content; the default), warc, html, text, jsonl or stackexchange (a Posts.xml dump).")
     var format: InputFormat = .auto
 
     @Flag(help: "Write headings, lists and code blocks as Markdown (default: plain text, one block per line).")
@@ -69,6 +78,14 @@ struct Ingest: ParsableCommand {
     @Option(help: "Drop documents whose URL is on one of the domains listed in this file (one per line), or a subdomain of one, as 'blocked_domain'.")
     var blockDomains: String?
 
+    @Option(help: "StackExchange dumps: the site's host name, used in thread ids and sources (e.g. math.stackexchange.com; default: the name of the directory holding Posts.xml).")
+    var site: String?
+
+    @Flag(help: "StackExchange dumps: keep questions that have no answers, with an empty answers list (default: drop them as 'unanswered').")
+    var keepUnanswered = false
+
+    @OptionGroup var memoryOptions: MemoryOptions
+
     @Flag(help: "Read and check the inputs and count their records, without extracting or writing documents.")
     var scanOnly = false
 
@@ -77,9 +94,8 @@ struct Ingest: ParsableCommand {
 
     func validate() throws {
         guard maxPageBytes > 0 else { throw ValidationError("--max-page-bytes must be positive.") }
-        if format == .stackexchange {
-            throw ValidationError("--format stackexchange is not available yet: the Posts.xml reader has not landed.")
-        }
+        guard memoryOptions.memory.bytes > 0 else { throw ValidationError("--memory must be positive.") }
+        if site?.isEmpty == true { throw ValidationError("--site must not be empty.") }
         if source?.isEmpty == true { throw ValidationError("--source must not be empty.") }
     }
 
@@ -97,6 +113,10 @@ struct Ingest: ParsableCommand {
             settings.urlField = urlField
             settings.idField = idField
             settings.filters = try documentSteps()
+            settings.memoryBudget = memoryOptions.memory.bytes
+            settings.tempDirectory = memoryOptions.tempDir
+            settings.site = site
+            settings.keepUnanswered = keepUnanswered
             let ingester = Ingester(settings: settings, format: format)
             ingester.scanOnly = scanOnly
             let sink = try RecordSink(config: config)

@@ -124,6 +124,22 @@ private func documents(_ count: Int, from start: Int = 0) -> String {
     }
 }
 
+extension DispatcherTests {
+    /// An installed binary has no .build beside it: the schemas must be inside the executable.
+    @Test func validateWorksFromACopiedBinary() throws {
+        let scratch = Scratch()
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/records")
+        try FileManager.default.copyItem(atPath: Tool.binDirectory + "/lathe", toPath: scratch.path + "/lathe")
+        let copied = try Tool.shell("cd / && '\(scratch.path)/lathe' validate --kind thread '\(fixtures.path)/thread.jsonl'")
+        #expect(copied.status == 0, "\(copied.stdout)\(copied.stderr)")
+        #expect(copied.stdout.contains("valid, 0 invalid"))
+        // No path to a resource bundle is compiled in, so nothing can quietly fall back to .build.
+        let binary = try Data(contentsOf: URL(fileURLWithPath: scratch.path + "/lathe"))
+        #expect(binary.range(of: Data("LatheData.resources".utf8)) == nil)
+    }
+}
+
 @Suite struct BadInputTests {
     @Test func truncatedGzipKeepsRecordsBeforeTheCut() throws {
         let scratch = Scratch()

@@ -163,7 +163,10 @@ func schemaFileIsDocumented(_ kind: RecordKind) throws {
     #expect(schema["description"]?.string?.isEmpty == false)
     #expect(schema["$comment"]?.string?.isEmpty == false, "say why additionalProperties and id are as they are")
     #expect(undescribedFields(schema, at: "#") == [])
-    // The bundled copy is the one the tools load; it must be this file.
+    // The embedded copy is the one the tools load; it must be this file, byte for byte
+    // (scripts/embed-schemas.sh regenerates it).
+    let text = try String(contentsOf: url, encoding: .utf8)
+    #expect(kind.schemaText == text, "Sources/LatheData/EmbeddedSchemas.swift is stale: run scripts/embed-schemas.sh")
     _ = try kind.loadSchema()
 }
 

@@ -218,3 +218,81 @@ private struct ValueGenerator {
         #expect(JSONWriter.string(value) == #"{"id":"doc-1","text":"Café is written \"café\"","score":1.50,"big":12345678901234567890,"tags":["a","b"],"meta":{"ok":true,"n":null}}"#)
     }
 }
+
+/// Semantics and costs fixed in the speed work: escapes amid long runs, large objects, and
+/// JSON's own equality.
+@Suite struct JSONValueSemanticsTests {
+    @Test func escapesAmidLongPlainAndNonASCIIRuns() throws {
+        let plain = String(repeating: "plain words, café and 東京 ", count: 40)
+        let json = "\"" + plain + "\\n" + plain + "\\u00e9\\\"\\\\" + plain + "\\t\""
+        #expect(try parse(json) == .string(plain + "\n" + plain + "é\"\\" + plain + "\t"))
+        // After an escape, a raw control character and invalid UTF-8 are still found where they are.
+        let head = "\"" + String(repeating: "a", count: 37) + "\\n" + String(repeating: "b", count: 20)
+        let control = parseError(Array(head.utf8) + [0x01, 0x22])
+        #expect(control?.offset == head.utf8.count)
+        #expect(control?.message.contains("control character") == true)
+        let invalid = parseError(Array(head.utf8) + [0x63, 0xC3, 0x28, 0x22])
+        #expect(invalid?.message == "invalid UTF-8")
+        #expect(invalid?.offset == head.utf8.count + 1)
+    }
+
+    @Test func largeObjectsLookUpAndRejectDuplicates() throws {
+        let keys = (0..<1000).map { "key\($0)" }
+        let body = keys.enumerated().map { "\"\($1)\":\($0)" }.joined(separator: ",")
+        var object = try #require(try parse("{" + body + "}").object)
+        #expect(object.keys == keys)
+        for (i, key) in keys.enumerated() { #expect(object[key] == .number(JSONNumber(i))) }
+        #expect(object["key1000"] == nil)
+        let duplicate = "{" + body + ",\"key500\":0}"
+        let error = parseError(duplicate)
+        #expect(error?.message == "duplicate key \"key500\"")
+        #expect(error?.offset == duplicate.utf8.count - 11)
+        // Replace, remove and append keep order and lookup right.
+        object["key10"] = "ten"
+        object["key0"] = nil
+        object["new"] = true
+        #expect(object.count == 1000)
+        #expect(object.keys.first == "key1")
+        #expect(object.keys.last == "new")
+        #expect(object["key10"] == "ten")
+        #expect(object["key999"] == 999)
+        #expect(object["new"] == true)
+        #expect(object.index(of: "key999") == 998)
+        // Shrinking back below the table's threshold keeps lookups right.
+        for key in keys.dropFirst().dropLast(5) { object[key] = nil }
+        #expect(object.keys == ["key995", "key996", "key997", "key998", "key999", "new"])
+        #expect(object["key997"] == 997)
+    }
+
+    @Test func numbersCompareByValue() throws {
+        let one = try parse("1")
+        for same in ["1.0", "1e0", "10e-1", "0.1E1", "1.000"] {
+            #expect(try parse(same) == one, "\(same)")
+            #expect(try parse(same).hashValue == one.hashValue, "\(same)")
+        }
+        #expect(try parse("-0") == parse("0.0"))
+        #expect(try parse("1.5") != one)
+        #expect(try parse("-1") != one)
+        // Above 2^53, where a Double would merge them.
+        #expect(try parse("9007199254740993") != parse("9007199254740992"))
+        #expect(Set([one, try parse("1.0"), try parse("100e-2"), try parse("2")]).count == 2)
+    }
+
+    @Test func objectsCompareAsSetsAndStringsByCodePoints() throws {
+        let a = try parse(#"{"a":1,"b":[true,null],"c":{"x":"y","z":2.0}}"#)
+        let b = try parse(#"{"c":{"z":2,"x":"y"},"b":[true,null],"a":1.0}"#)
+        #expect(a == b)
+        #expect(a.hashValue == b.hashValue)
+        #expect(try parse(#"{"b":[null,true],"a":1}"#) != parse(#"{"a":1,"b":[true,null]}"#))
+        #expect(try parse(#"{"a":1}"#) != parse(#"{"a":1,"b":2}"#))
+        // Canonically equivalent to Swift, different to JSON.
+        #expect(JSONValue.string("\u{E9}") != .string("e\u{301}"))
+        #expect(JSONValue.object(JSONObject([("\u{E9}", 1)])) != .object(JSONObject([("e\u{301}", 1)])))
+    }
+
+    @Test(arguments: [("1", "integer"), ("-3", "integer"), ("1.0", "integer"), ("1e2", "integer"), ("2.50e1", "integer"),
+                      ("1.5", "number"), ("1e-2", "number"), ("0.001", "number"), ("\"1\"", "string"), ("null", "null")])
+    func typeNamesFollowJSONSchema(text: String, type: String) throws {
+        #expect(try parse(text).typeName == type)
+    }
+}

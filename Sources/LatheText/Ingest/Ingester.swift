@@ -48,10 +48,59 @@ public final class Ingester {
         var errors: [RecordError] = []
     }
 
-    /// Runs the whole ingest into `sink` (which the caller finishes).
+    /// Runs the whole ingest into `sink` (which the caller finishes). Inputs are read in order;
+    /// StackExchange dumps go to `StackExchangeThreads` (thread records), every other run of
+    /// files through the page and line readers (document records).
     public func run(inputs: [String], config: PipelineConfig, sink: RecordSink) throws {
         HTMLExtractor.initialize()
         let files = try expand(inputs.isEmpty ? ["-"] : inputs)
+        var pending: [InputFile] = []
+        for file in files {
+            guard try isStackExchange(file) else {
+                pending.append(file)
+                continue
+            }
+            try readPages(pending, config: config, sink: sink)
+            pending = []
+            try readStackExchange(file, config: config, sink: sink)
+        }
+        try readPages(pending, config: config, sink: sink)
+    }
+
+    /// Whether `file` is a Posts.xml dump: by `--format`, by its name inside a directory, or
+    /// (for a named file under `--format auto`) by its first bytes.
+    func isStackExchange(_ file: InputFile) throws -> Bool {
+        if format == .stackexchange || file.format == .stackexchange { return true }
+        // stdin cannot be looked at twice; InputWalker reports a dump there.
+        guard format == .auto, file.format == nil, file.path != "-" else { return false }
+        return InputWalker.sniff(try WarcByteStream(path: file.path)) == .stackexchange
+    }
+
+    private func readStackExchange(_ file: InputFile, config: PipelineConfig, sink: RecordSink) throws {
+        if scanOnly {
+            sink.countIn(records: 0, bytes: fileSize(file.path))
+            return
+        }
+        let summary = try StackExchangeThreads.read(
+            path: file.path, memoryBudget: settings.memoryBudget, tempDirectory: settings.tempDirectory,
+            site: settings.site, keepUnanswered: settings.keepUnanswered, onError: config.onError, jobs: config.jobs,
+            onThread: { try sink.emit($0) },
+            onDrop: { drop in
+                try sink.drop(drop.record, reason: drop.reason, detail: .string(drop.message), at: drop.location)
+            })
+        sink.countIn(records: summary.rows, bytes: file.path == "-" ? 0 : fileSize(file.path))
+        if !config.quiet {
+            // Where the grouping's memory went, so a user can size --memory for the next dump.
+            let spill = summary.spilledRuns == 0 ? "held in memory"
+                : "spilled \(summary.spilledRuns) sorted runs (\(RunStats.megabytes(summary.spilledBytes))) to disk"
+            let line = "\(config.tool): \(file.path == "-" ? "stdin" : file.path): \(summary.rows) rows, \(summary.threads) threads, "
+                + "\(summary.answers) answers; posts \(spill), at most \(RunStats.megabytes(summary.peakHeldBytes)) at once\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    private func readPages(_ files: [InputFile], config: PipelineConfig, sink: RecordSink) throws {
+        guard !files.isEmpty else { return }
         let total: Int? = files.contains { $0.path == "-" } ? nil : files.reduce(0) { $0 + fileSize($1.path) }
         var reader = InputWalker(files: files, format: format, settings: settings, maxLineBytes: config.maxLineBytes)
         let settings = self.settings
@@ -294,14 +343,12 @@ struct InputWalker {
     }
 
     private mutating func open(_ file: Ingester.InputFile) throws {
-        if format == .stackexchange || file.format == .stackexchange {
-            throw IOFailure("\(file.path): StackExchange dumps are not supported yet (issue #3 lands them with the Posts.xml reader)")
-        }
         let stream = try WarcByteStream(path: file.path)
         var detected = file.format ?? format
         if detected == .auto { detected = Self.sniff(stream) }
         if detected == .stackexchange {
-            throw IOFailure("\(file.path): looks like a StackExchange dump; --format stackexchange is not supported yet")
+            // Named files were sniffed before; only stdin gets here.
+            throw IOFailure("\(file.path == "-" ? "stdin" : file.path): looks like a StackExchange dump: read it with --format stackexchange")
         }
         current = stream
         currentFormat = detected

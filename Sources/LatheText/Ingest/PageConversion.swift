@@ -14,6 +14,14 @@ public struct IngestSettings: Sendable {
     public var idField = "id"
     /// HTML files get `https://` + their path below the directory given as their URL.
     public var urlFromPath = false
+    /// StackExchange dumps: post text held in memory before a sorted run spills to disk, bytes.
+    public var memoryBudget = 512 << 20
+    /// StackExchange dumps: where spill runs go; nil is `$TMPDIR` or `/tmp`.
+    public var tempDirectory: String?
+    /// StackExchange dumps: the site's host name; nil takes the dump's directory name.
+    public var site: String?
+    /// StackExchange dumps: keep questions without answers (else `unanswered` drops).
+    public var keepUnanswered = false
 
     public init() {}
 }
