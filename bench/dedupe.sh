@@ -31,19 +31,24 @@ measure "$BIN" --near --quiet "$OUT/corpus.jsonl" -o /dev/null --rejects "$OUT/l
 NOVERIFY_SECS=$SECS
 measure "$BIN" --quiet "$OUT/corpus.jsonl" -o /dev/null
 EXACT_SECS=$SECS
+swift build -c release --product lathe >/dev/null
+measure .build/release/lathe validate --kind document --quiet "$OUT/corpus.jsonl"
+VALIDATE_SECS=$SECS
 measure bench/out/venv/bin/python bench/dedupe_datasketch.py "$OUT/corpus.jsonl" "$OUT/datasketch-removed.txt" >/dev/null
 DS_SECS=$SECS; DS_RSS=$RSS
 
-python3 - "$DOCS" "$BYTES" "$LATHE_SECS" "$LATHE_RSS" "$NOVERIFY_SECS" "$EXACT_SECS" "$DS_SECS" "$DS_RSS" <<'PY'
+python3 - "$DOCS" "$BYTES" "$LATHE_SECS" "$LATHE_RSS" "$NOVERIFY_SECS" "$EXACT_SECS" "$DS_SECS" "$DS_RSS" "$VALIDATE_SECS" <<'PY'
 import sys
 docs, size = int(sys.argv[1]), int(sys.argv[2])
-lathe, lathe_rss, noverify, exact, ds, ds_rss = map(float, sys.argv[3:9])
+lathe, lathe_rss, noverify, exact, ds, ds_rss, validate = map(float, sys.argv[3:10])
 print("corpus: %d documents, %.1f MB" % (docs, size / 1e6))
 for name, secs, rss in [("lathe-dedupe --near --verify", lathe, lathe_rss), ("lathe-dedupe --near", noverify, None),
-                        ("lathe-dedupe (exact)", exact, None), ("datasketch MinHashLSH 128/0.8", ds, ds_rss)]:
+                        ("lathe-dedupe (exact)", exact, None), ("lathe validate --kind document", validate, None),
+                        ("datasketch MinHashLSH 128/0.8", ds, ds_rss)]:
     print("%-32s %7.2f s  %8.0f docs/s  %6.1f MB/s" % (name, secs, docs / secs, size / 1e6 / secs)
           + ("  peak RSS %.0f MB" % (rss / 1024) if rss else ""))
 print("speed ratio (--near --verify vs datasketch): %.1fx" % (ds / lathe))
+print("exact mode at %.2fx of validate's speed on the same file" % (validate / exact))
 PY
 python3 bench/dedupe_score.py "$OUT/truth.json" "$OUT/lathe-rejects.jsonl" "lathe-dedupe --near --verify"
 python3 bench/dedupe_score.py "$OUT/truth.json" "$OUT/lathe-noverify-rejects.jsonl" "lathe-dedupe --near (no verify)"

@@ -87,14 +87,13 @@ public enum TextNormalizer {
     }
 
     private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, into out: inout [UInt8]) {
-        let start = out.count
-        // Normalised ASCII is never longer than its input; write through a pointer, then trim.
-        out.append(contentsOf: repeatElement(0, count: bytes.count))
-        let written = out.withUnsafeMutableBufferPointer { buffer -> Int in
-            let dst = buffer.baseAddress! + start
+        // Normalised ASCII is never longer than its input: write through a pointer into
+        // uninitialised room, then keep what was written.
+        let collapsed = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, written in
+            guard let dst = buffer.baseAddress else { return }
             var n = 0
             var pendingSpace = false
-            guard let src = bytes.baseAddress else { return 0 }
+            guard let src = bytes.baseAddress else { return }
             var i = 0
             while i < bytes.count {
                 // A word's bytes up to eight at a time: the SWAR test finds the first byte
@@ -135,9 +134,9 @@ public enum TextNormalizer {
                 dst[n] = lowercase && b &- 0x41 < 26 ? b | 0x20 : b
                 n += 1
             }
-            return n
+            written = n
         }
-        out.removeLast(bytes.count - written)
+        if out.isEmpty { out = collapsed } else { out.append(contentsOf: collapsed) }
     }
 
     /// The byte ranges of the words of normalised text (split on ASCII whitespace, which after
