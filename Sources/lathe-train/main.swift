@@ -252,11 +252,15 @@ struct Train: ParsableCommand {
 
     func train(_ trainer: Trainer, settings: TrainSettings) throws {
         _ = StopRequest.signal.load(ordering: .relaxed)  // initialised before a handler can touch it
+        // A parent may hand down a mask that blocks them (test harnesses do): unblock, then catch.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
         for signalNumber in [SIGINT, SIGTERM] {
+            sigaddset(&stopSignals, signalNumber)
             signal(signalNumber) { StopRequest.signal.store($0, ordering: .relaxed) }
         }
-        let log = try self.log.map { try OutputSink(path: $0) }
-        defer { try? log?.close() }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        let log = try self.log.map { try TrainLog(path: $0, append: resume) }
         let terminal = isatty(2) != 0 && !runOptions.quiet
         var lastSaved = -1
         var windowTokens = 0, windowSeconds = 0.0
@@ -274,7 +278,7 @@ struct Train: ParsableCommand {
             if trainer.evalData != nil && ((evalEvery > 0 && trainer.step % evalEvery == 0) || last) {
                 record["eval_loss"] = trainer.evaluate().map(number) ?? .null
             }
-            try log?.write(.object(record))
+            try log?.write(record)
             let line = "step \(trainer.step)/\(settings.steps)  loss \(fixed(result.loss, 4))  lr \(String(format: "%.3g", result.lr))"
                 + "  grad norm \(fixed(result.gradNorm, 3))  \(Int(tokensPerSecond)) tokens/s"
                 + (record["eval_loss"]?.double.map { "  eval loss \(fixed($0, 4))" } ?? "")
@@ -293,7 +297,6 @@ struct Train: ParsableCommand {
             }
             if stop != 0 {
                 printError("lathe-train: stopped by signal \(stop) after step \(trainer.step); continue with --resume")
-                try? log?.close()
                 throw ExitCode(128 + stop)
             }
         }
@@ -372,6 +375,27 @@ struct TrainTokenizer: ParsableCommand {
                 printError("lathe-train tokenizer: wrote \(output) with \(tokenizer.vocabSize) tokens")
             }
         }
+    }
+}
+
+/// The JSONL log, one line written (not buffered) per step so it can be followed while training;
+/// a resumed run appends to it.
+final class TrainLog {
+    let handle: FileHandle
+    init(path: String, append: Bool) throws {
+        if !append || !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw IOFailure("\(path): cannot create the log") }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw IOFailure("\(path): cannot open the log") }
+        handle.seekToEndOfFile()
+        self.handle = handle
+    }
+    deinit { try? handle.close() }
+    func write(_ record: JSONObject) throws {
+        var line: [UInt8] = []
+        JSONWriter.write(.object(record), into: &line)
+        line.append(UInt8(ascii: "\n"))
+        try handle.write(contentsOf: line)
     }
 }
 
