@@ -34,10 +34,13 @@ private func logLosses(_ text: String) throws -> [Double] {
 
     @Test func aTinyModelMemorisesASmallCorpus() throws {
         let scratch = try setUp()
-        let result = try train(scratch, ["--steps", "200", "--lr", "3e-3", "--weight-decay", "0",
+        let result = try train(scratch, ["--steps", "200", "--lr", "3e-3", "--weight-decay", "0", "--save-every", "50", "--keep-last", "2",
                                          "--out", scratch.path + "/out", "--log", scratch.path + "/log.jsonl", "--eval-data", scratch.path + "/docs.jsonl"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("memory estimate"))
+        #expect(checkpointSteps(scratch.path + "/out") == [150, 200])
+        let valid = try Tool.run("lathe", ["validate", "--kind", "train-log", scratch.path + "/log.jsonl"])
+        #expect(valid.status == 0 && valid.stdout.contains("200 valid, 0 invalid"), "\(valid.stdout)\(valid.stderr)")
         let losses = try logLosses(scratch.read("log.jsonl"))
         #expect(losses.count == 200)
         #expect(losses[0] > 4)
