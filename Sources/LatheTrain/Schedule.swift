@@ -5,10 +5,11 @@ import Foundation
 public enum LearningRateSchedule: String, CaseIterable, Sendable {
     case cosine, linear, constant
 
-    /// The learning rate for step `step` (counting from 1) of `total`.
+    /// The learning rate for step `step` (counting from 1) of `total`: the first step after
+    /// warmup runs at the peak and the last at the floor.
     public func rate(step: Int, total: Int, peak: Double, warmup: Int) -> Double {
         if step <= warmup { return peak * Double(step) / Double(max(1, warmup)) }
-        let progress = min(1, Double(step - warmup) / Double(max(1, total - warmup)))
+        let progress = min(1, Double(step - warmup - 1) / Double(max(1, total - warmup - 1)))
         switch self {
         case .constant: return peak
         case .linear: return peak * (1 - progress)

@@ -152,6 +152,9 @@ struct Train: ParsableCommand {
     func run() throws {
         try runTool {
             if verbose { printError("lathe-train: BLAS: \(BLAS.describe())") }
+            if let initFrom, !isDirectory(initFrom) {
+                throw IOFailure("\(initFrom): no such checkpoint directory; --init takes a directory with config.json and model.safetensors")
+            }
             let resumeFrom = try resumeDirectory()
             let tokenizer = try loadTokenizer(resumeFrom: resumeFrom)
             var dataSettings = DataSettings(objective: objective, seqLen: seqLen)
@@ -209,7 +212,7 @@ struct Train: ParsableCommand {
             let trainer = Trainer(model: model, tokenizer: tokenizer, data: data, evalData: evalData, settings: settings, resumeFrom: state)
             if let resumeFrom {
                 try trainer.loadOptimizer(from: resumeFrom)
-                printError("lathe-train: resuming \(resumeFrom) at step \(trainer.step) of \(settings.steps)")
+                if !runOptions.quiet { printError("lathe-train: resuming \(resumeFrom) at step \(trainer.step) of \(settings.steps)") }
             }
             let memory = trainer.memoryEstimate
             if !runOptions.quiet {
@@ -233,7 +236,7 @@ struct Train: ParsableCommand {
         guard let path = tokenizer ?? (resumeFrom ?? initFrom).map({ $0 + "/tokenizer.json" }) else {
             throw IOFailure("no tokenizer: give --tokenizer FILE (train one with `lathe-train tokenizer --vocab-size N data.jsonl`) or --init DIR")
         }
-        do { return try Tokenizer(contentsOf: path) } catch { throw IOFailure("\(path): \(error)") }
+        do { return try Tokenizer(contentsOf: path) } catch { throw IOFailure("\(error)") }
     }
 
     func loadParameters(resumeFrom: String?, vocabSize: Int) throws -> LlamaParameters {
@@ -397,6 +400,11 @@ final class TrainLog {
         line.append(UInt8(ascii: "\n"))
         try handle.write(contentsOf: line)
     }
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var directory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
 }
 
 func number(_ value: Double) -> JSONValue { JSONNumber(value).map(JSONValue.number) ?? .null }
