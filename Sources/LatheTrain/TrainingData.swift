@@ -221,7 +221,12 @@ public final class TrainingData: @unchecked Sendable {
             example.targets = Array(stream[(start + 1)...end])
             example.segments = Array(repeating: 0, count: settings.seqLen)
             // The documents the window overlaps: the last starting at or before it, and those after.
-            var d = documentStarts.lastIndex { $0 <= start } ?? 0
+            var lo = 0, hi = documentStarts.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if documentStarts[mid] <= start { lo = mid } else { hi = mid - 1 }
+            }
+            var d = lo
             while d < documentStarts.count && documentStarts[d] < end {
                 example.records.append(names[d])
                 d += 1

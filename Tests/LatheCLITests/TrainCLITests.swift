@@ -79,6 +79,23 @@ private func logLosses(_ text: String) throws -> [Double] {
         #expect(other.status == 1 && other.stderr.contains("--seed was 7, now 8"))
     }
 
+    // Two micro-batches of 2 rows make the same optimizer step as one batch of 4: the loss is
+    // the mean over all labelled tokens of the step either way.
+    @Test func gradientAccumulationEqualsALargerBatch() throws {
+        let scratch = try setUp()
+        let common = ["--steps", "3", "--lr", "3e-3", "--warmup", "0", "--seed", "3"]
+        let whole = try Tool.run("lathe-train", ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                                 "--seq-len", "16", "--batch-size", "4", "--out", scratch.path + "/a", "--log",
+                                                 scratch.path + "/a.jsonl", scratch.path + "/docs.jsonl"] + common)
+        let split = try Tool.run("lathe-train", ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                                 "--seq-len", "16", "--batch-size", "2", "--grad-accum", "2", "--out", scratch.path + "/b",
+                                                 "--log", scratch.path + "/b.jsonl", scratch.path + "/docs.jsonl"] + common)
+        #expect(whole.status == 0 && split.status == 0)
+        let a = try logLosses(scratch.read("a.jsonl")), b = try logLosses(scratch.read("b.jsonl"))
+        #expect(a.count == 3 && b.count == 3)
+        for (x, y) in zip(a, b) { #expect(abs(x - y) < 1e-4 * max(1, abs(x)), "\(a) against \(b)") }
+    }
+
     @Test func sigintWritesACheckpointAndExits() throws {
         let scratch = try setUp()
         let process = Process()
