@@ -1,0 +1,163 @@
+import Foundation
+import LatheIO
+import Testing
+
+/// A model small enough to train in seconds: vocab 300, d 64, 2 layers.
+private let microConfig = #"{"vocab_size": 300, "hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128}"#
+
+private let corpus = [
+    "The quick brown fox jumps over the lazy dog.",
+    "A stitch in time saves nine, said the tailor to the fox.",
+    "Lathe turns scraped text into small language models.",
+    "Every morning the baker sells warm bread by the river.",
+].enumerated().map { #"{"id":"d\#($0.offset)","text":"\#($0.element)","source":"test"}"# }.joined(separator: "\n") + "\n"
+
+/// A scratch directory with the corpus, a config and a tokenizer trained on the corpus.
+private func setUp() throws -> Scratch {
+    let scratch = Scratch()
+    scratch.file("docs.jsonl", corpus)
+    scratch.file("config.json", microConfig)
+    let result = try Tool.run("lathe-train", ["tokenizer", "--vocab-size", "300", "-o", scratch.path + "/tok.json", scratch.path + "/docs.jsonl"])
+    precondition(result.status == 0, result.stderr)
+    return scratch
+}
+
+private func logLosses(_ text: String) throws -> [Double] {
+    try text.split(separator: "\n").map { try JSONParser.parse(String($0))["loss"]!.double! }
+}
+
+@Suite("lathe-train", .serialized) struct TrainCLITests {
+    func train(_ scratch: Scratch, _ extra: [String]) throws -> Tool.Result {
+        try Tool.run("lathe-train", ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                     "--seq-len", "16", "--batch-size", "4", scratch.path + "/docs.jsonl"] + extra)
+    }
+
+    @Test func aTinyModelMemorisesASmallCorpus() throws {
+        let scratch = try setUp()
+        let result = try train(scratch, ["--steps", "200", "--lr", "3e-3", "--weight-decay", "0", "--save-every", "50", "--keep-last", "2",
+                                         "--out", scratch.path + "/out", "--log", scratch.path + "/log.jsonl", "--eval-data", scratch.path + "/docs.jsonl"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("memory estimate"))
+        #expect(checkpointSteps(scratch.path + "/out") == [150, 200])
+        let valid = try Tool.run("lathe", ["validate", "--kind", "train-log", scratch.path + "/log.jsonl"])
+        #expect(valid.status == 0 && valid.stdout.contains("200 valid, 0 invalid"), "\(valid.stdout)\(valid.stderr)")
+        let losses = try logLosses(scratch.read("log.jsonl"))
+        #expect(losses.count == 200)
+        #expect(losses[0] > 4)
+        #expect(losses.suffix(5).allSatisfy { $0 < 0.02 }, "last losses \(losses.suffix(5))")
+        let last = try JSONParser.parse(String(scratch.read("log.jsonl").split(separator: "\n").last!))
+        #expect((last["eval_loss"]?.double ?? 9) < 0.02)
+        for key in ["step", "tokens", "lr", "grad_norm", "tokens_per_s"] { #expect(last[key]?.double != nil, "\(key)") }
+        for file in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json",
+                     "trainer_state.json", "optimizer.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: scratch.path + "/out/checkpoint-200/" + file), "\(file)")
+        }
+        // The checkpoint starts a new run through --init: its first loss is the memorised one.
+        let again = try Tool.run("lathe-train", ["--init", scratch.path + "/out/checkpoint-200", "--seq-len", "16", "--batch-size", "4",
+                                                 "--steps", "1", "--out", scratch.path + "/again", "--log", scratch.path + "/again.jsonl",
+                                                 scratch.path + "/docs.jsonl"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try logLosses(scratch.read("again.jsonl"))[0] < 0.02)
+    }
+
+    // 2N steps in one run against N steps, a checkpoint, and --resume for N more.
+    @Test func resumeIsBitwiseExact() throws {
+        let scratch = try setUp()
+        let common = ["--steps", "12", "--lr", "3e-3", "--warmup", "3", "--grad-accum", "2", "--seed", "7"]
+        #expect(try train(scratch, common + ["--out", scratch.path + "/one"]).status == 0)
+        #expect(try train(scratch, common + ["--out", scratch.path + "/two", "--save-every", "6"]).status == 0)
+        try FileManager.default.removeItem(atPath: scratch.path + "/two/checkpoint-12")
+        let resumed = try train(scratch, common + ["--out", scratch.path + "/two", "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming \(scratch.path)/two/checkpoint-6 at step 6"))
+        for file in ["model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
+            let a = FileManager.default.contents(atPath: scratch.path + "/one/checkpoint-12/" + file)
+            let b = FileManager.default.contents(atPath: scratch.path + "/two/checkpoint-12/" + file)
+            #expect(a != nil && a == b, "\(file) differs")
+        }
+        let other = try train(scratch, common.dropLast(2) + ["--seed", "8", "--out", scratch.path + "/two", "--resume"])
+        #expect(other.status == 1 && other.stderr.contains("--seed was 7, now 8"))
+    }
+
+    // Two micro-batches of 2 rows make the same optimizer step as one batch of 4: the loss is
+    // the mean over all labelled tokens of the step either way.
+    @Test func gradientAccumulationEqualsALargerBatch() throws {
+        let scratch = try setUp()
+        let common = ["--steps", "3", "--lr", "3e-3", "--warmup", "0", "--seed", "3"]
+        let whole = try Tool.run("lathe-train", ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                                 "--seq-len", "16", "--batch-size", "4", "--out", scratch.path + "/a", "--log",
+                                                 scratch.path + "/a.jsonl", scratch.path + "/docs.jsonl"] + common)
+        let split = try Tool.run("lathe-train", ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                                 "--seq-len", "16", "--batch-size", "2", "--grad-accum", "2", "--out", scratch.path + "/b",
+                                                 "--log", scratch.path + "/b.jsonl", scratch.path + "/docs.jsonl"] + common)
+        #expect(whole.status == 0 && split.status == 0)
+        let a = try logLosses(scratch.read("a.jsonl")), b = try logLosses(scratch.read("b.jsonl"))
+        #expect(a.count == 3 && b.count == 3)
+        for (x, y) in zip(a, b) { #expect(abs(x - y) < 1e-4 * max(1, abs(x)), "\(a) against \(b)") }
+    }
+
+    @Test func sigintWritesACheckpointAndExits() throws {
+        let scratch = try setUp()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tool.binDirectory + "/lathe-train")
+        process.arguments = ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json", "--seq-len", "16",
+                             "--batch-size", "4", "--steps", "1000000", "--out", scratch.path + "/out", "--log", scratch.path + "/log.jsonl",
+                             "--quiet", scratch.path + "/docs.jsonl"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait (at most a minute) until the log shows steps, so the handler is installed.
+        var waited = 0
+        while !scratch.read("log.jsonl").contains("\"step\":") && waited < 600 {
+            usleep(100_000)
+            waited += 1
+        }
+        process.interrupt()
+        waited = 0
+        while process.isRunning && waited < 600 {
+            usleep(100_000)
+            waited += 1
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let steps = checkpointSteps(scratch.path + "/out")
+        #expect(steps.count == 1)
+        let state = try JSONParser.parse(scratch.read("out/checkpoint-\(steps[0])/trainer_state.json"))
+        #expect(state["global_step"]?.int == steps[0])
+        #expect(steps[0] > 0 && steps[0] < 1_000_000)
+    }
+
+    @Test func aNonFiniteLossStopsBeforeTheUpdate() throws {
+        let scratch = try setUp()
+        let result = try train(scratch, ["--steps", "50", "--lr", "1e30", "--clip", "0", "--save-every", "1", "--out", scratch.path + "/out"])
+        #expect(result.status == 1)
+        let steps = checkpointSteps(scratch.path + "/out")
+        #expect(result.stderr.contains("step \(steps.last! + 1): the loss is"), "\(result.stderr)")
+        #expect(result.stderr.contains("batch records: d"))
+    }
+
+    @Test func sftNamesConversationsWithoutLabels() throws {
+        let scratch = try setUp()
+        scratch.file("chat.jsonl", """
+            {"id":"ok","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello there."}]}
+            {"id":"silent","messages":[{"role":"user","content":"Anyone?"}]}
+
+            """)
+        let result = try Tool.run("lathe-train", ["--objective", "sft", "--tokenizer", scratch.path + "/tok.json", "--config",
+                                                  scratch.path + "/config.json", "--seq-len", "32", "--steps", "2",
+                                                  "--out", scratch.path + "/out", scratch.path + "/chat.jsonl"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("chat.jsonl:2: the conversation has no assistant turn"), "\(result.stderr)")
+        let skipped = try Tool.run("lathe-train", ["--objective", "sft", "--tokenizer", scratch.path + "/tok.json", "--config",
+                                                   scratch.path + "/config.json", "--seq-len", "32", "--batch-size", "2", "--steps", "2",
+                                                   "--on-error", "skip", "--out", scratch.path + "/out", scratch.path + "/chat.jsonl"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("2 in, 1 out, 1 dropped (no_assistant_turn 1)"))
+    }
+}
+
+/// Steps of the checkpoint-STEP directories in `directory`, ascending.
+private func checkpointSteps(_ directory: String) -> [Int] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        .compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst("checkpoint-".count)) : nil }.sorted()
+}
