@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "LatheDedupeTests", dependencies: ["LatheDedupe", "LatheIO"]),
         .testTarget(name: "LatheTokenizerTests", dependencies: ["LatheTokenizer", "LatheIO"]),
         .testTarget(name: "LatheTensorTests", dependencies: ["LatheTensor"]),
-        .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor"]),
+        .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor", "LatheIO", "LatheTokenizer"]),
     ]
 )
