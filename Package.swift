@@ -11,6 +11,7 @@ let stages = ["lathe-ingest", "lathe-dedupe", "lathe-format-sft", "lathe-pair-pr
 let stageLibraries: [String: [Target.Dependency]] = [
     "lathe-ingest": ["LatheText"],
     "lathe-dedupe": ["LatheDedupe"],
+    "lathe-train": ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData"],
 ]
 
 // Release builds drop overflow and bounds checks in the hot loops; debug builds keep them,
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "LatheTokenizer", dependencies: ["LatheIO"], swiftSettings: fast),
         .target(name: "LatheTensor", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "LatheModel", dependencies: ["LatheTensor", "LatheIO"], swiftSettings: fast),
+        .target(name: "LatheTrain", dependencies: ["LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"],
+                swiftSettings: fast),
 
         .executableTarget(name: "lathe", dependencies: ["LatheCLI", "LatheData", "LatheIO", argumentParser],
                           swiftSettings: fast),
@@ -54,6 +57,7 @@ let package = Package(
         .testTarget(name: "LatheDedupeTests", dependencies: ["LatheDedupe", "LatheIO"]),
         .testTarget(name: "LatheTokenizerTests", dependencies: ["LatheTokenizer", "LatheIO"]),
         .testTarget(name: "LatheTensorTests", dependencies: ["LatheTensor"]),
-        .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor"]),
+        .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor", "LatheIO", "LatheTokenizer"]),
+        .testTarget(name: "LatheTrainTests", dependencies: ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"]),
     ]
 )

@@ -14,7 +14,7 @@ public struct Stage: Sendable {
         Stage(command: "dedupe", abstract: "records -> the same, minus exact and near duplicates and eval-set contamination", pendingIssue: nil),
         Stage(command: "format-sft", abstract: "threads and common dataset formats -> SFT conversations", pendingIssue: 5),
         Stage(command: "pair-prefs", abstract: "ranked answers, A/B judgments, scored samples -> preference pairs", pendingIssue: 5),
-        Stage(command: "train", abstract: "tokenizers and Llama-family models: pretrain, SFT, reward, DPO, PPO -> checkpoints", pendingIssue: 6),
+        Stage(command: "train", abstract: "tokenizers and Llama-family models: pretrain, SFT, reward, DPO, PPO -> checkpoints", pendingIssue: nil),
         Stage(command: "eval", abstract: "checkpoints x eval sets -> metrics with error bars and an HTML report", pendingIssue: 8),
     ]
 

@@ -1,3 +1,385 @@
+import ArgumentParser
+import Foundation
 import LatheCLI
+import LatheData
+import LatheIO
+import LatheModel
+import LatheTensor
+import LatheTokenizer
+import LatheTrain
+import Synchronization
 
-PendingStage.main("lathe-train")
+extension Objective: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+extension ChatTemplate: ExpressibleByArgument {}
+
+struct LatheTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lathe-train",
+        abstract: "Train byte-level BPE tokenizers and Llama-family models (pretraining and SFT) into Hugging Face-layout checkpoints.",
+        discussion: """
+            `lathe-train run --help` lists the training options (run is the default subcommand); \
+            `lathe-train tokenizer --help` the tokenizer's.
+            """,
+        version: latheVersion,
+        subcommands: [Train.self, TrainTokenizer.self],
+        defaultSubcommand: Train.self)
+}
+
+/// Prints and exits 1 for the errors a run can end with; usage errors stay with ArgumentParser.
+func runTool(_ body: () throws -> Void) throws {
+    do {
+        try runReportingErrors(tool: "lathe-train", body)
+    } catch let error as TrainingError {
+        printError("lathe-train: \(error.description)")
+        throw ExitCode.failure
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Pretrain on documents or fine-tune on conversations (the default subcommand).",
+        discussion: """
+            Checkpoints go to --out/checkpoint-STEP in the Hugging Face layout (config.json, model.safetensors, \
+            tokenizer.json, tokenizer_config.json with the chat template, generation_config.json) with \
+            trainer_state.json and optimizer.safetensors for --resume, which continues bit for bit. \
+            Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a checkpoint and exits.
+            """)
+
+    @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft. Reads stdin when none is given or one is '-'.")
+    var inputs: [String] = []
+
+    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows) or sft (loss on the assistant's tokens only). Default: pretrain.")
+    var objective: Objective = .pretrain
+
+    @Option(help: "Size preset: tiny (4 layers x 256), small (8 x 512) or smollm2-135m; the vocabulary is the tokenizer's. Default: tiny, unless --config or --init is given.")
+    var model: String?
+
+    @Option(help: "A Hugging Face config.json (LlamaForCausalLM) giving the model's shape, initialised from --seed.")
+    var config: String?
+
+    @Option(name: .customLong("init"), help: "Start from this checkpoint directory (Lathe's or one saved by transformers: f32, f16 or bf16 safetensors); its tokenizer.json is used unless --tokenizer is given.")
+    var initFrom: String?
+
+    @Option(help: "The tokenizer.json to tokenise with (train one with `lathe-train tokenizer`). Default: the one in --init or the resumed checkpoint.")
+    var tokenizer: String?
+
+    @Option(help: "Chat template for sft: chatml, llama3, zephyr, alpaca or plain (default chatml). Its Jinja form goes into tokenizer_config.json.")
+    var chatTemplate: ChatTemplate = .chatml
+
+    @Flag(help: "For sft: pack several conversations into each --seq-len row, attention kept inside each (default: one conversation per row).")
+    var packing = false
+
+    @Option(help: "Tokens per training row (default 256).")
+    var seqLen = 256
+
+    @Option(help: "Rows per micro-batch (default 8).")
+    var batchSize = 8
+
+    @Option(help: "Micro-batches whose gradients add up to one optimizer step (default 1).")
+    var gradAccum = 1
+
+    @Option(help: "Peak learning rate (default 3e-4).")
+    var lr = 3e-4
+
+    @Option(help: "Steps of linear warmup from 0 to --lr (default 0).")
+    var warmup = 0
+
+    @Option(help: "Learning rate after warmup: cosine (down to 10% of --lr at the last step, the default), linear (down to 0) or constant.")
+    var schedule: LearningRateSchedule = .cosine
+
+    @Option(help: "AdamW decoupled weight decay on matrices; none on norm weights (default 0.1).")
+    var weightDecay = 0.1
+
+    @Option(help: "Clip the global gradient norm to this (default 1.0; 0 turns clipping off).")
+    var clip = 1.0
+
+    @Option(help: "Optimizer steps to train in all (default 100 unless --epochs is given).")
+    var steps: Int?
+
+    @Option(help: "Passes over the training data, instead of --steps (rounded up to whole steps).")
+    var epochs: Double?
+
+    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss.")
+    var evalData: [String] = []
+
+    @Option(help: "Evaluate every this many steps (default 0: only after the last step, when --eval-data is given).")
+    var evalEvery = 0
+
+    @Option(help: "Write a checkpoint every this many steps (default 0: only at the end).")
+    var saveEvery = 0
+
+    @Option(help: "Keep only the newest this many checkpoints in --out (default 0: keep all).")
+    var keepLast = 0
+
+    @Option(help: "Directory for checkpoints (default out).")
+    var out = "out"
+
+    @Flag(help: "Continue from the newest checkpoint-STEP in --out: weights, optimizer moments, data order and step, bit for bit.")
+    var resume = false
+
+    @Option(help: "Write one JSON line per step (step, tokens, loss, lr, grad_norm, tokens_per_s, eval_loss) to this file.")
+    var log: String?
+
+    @Flag(help: "Print the BLAS library and kernel in use, and the data and model details.")
+    var verbose = false
+
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        for (name, value) in [("--seq-len", seqLen), ("--batch-size", batchSize), ("--grad-accum", gradAccum)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1, not \(value).")
+        }
+        for (name, value) in [("--warmup", warmup), ("--eval-every", evalEvery), ("--save-every", saveEvery), ("--keep-last", keepLast)]
+            where value < 0 {
+            throw ValidationError("\(name) must not be negative.")
+        }
+        if [model != nil, config != nil, initFrom != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --model, --config and --init.")
+        }
+        if let model, LlamaConfig.preset(named: model) == nil {
+            throw ValidationError("--model \(model) is not a preset; choose \(LlamaConfig.presets.map(\.name).joined(separator: ", ")).")
+        }
+        if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both.") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1.") }
+        if let epochs, !(epochs > 0) { throw ValidationError("--epochs must be positive.") }
+        guard lr > 0, weightDecay >= 0, clip >= 0 else { throw ValidationError("--lr must be positive, --weight-decay and --clip not negative.") }
+        if packing && objective != .sft { throw ValidationError("--packing applies to --objective sft.") }
+        if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
+    }
+
+    func run() throws {
+        try runTool {
+            if verbose { printError("lathe-train: BLAS: \(BLAS.describe())") }
+            let resumeFrom = try resumeDirectory()
+            let tokenizer = try loadTokenizer(resumeFrom: resumeFrom)
+            var dataSettings = DataSettings(objective: objective, seqLen: seqLen)
+            dataSettings.packing = packing
+            dataSettings.template = chatTemplate
+            dataSettings.onError = runOptions.onError
+            let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
+            let started = Date()
+            let data = try TrainingData(paths: inputs, tokenizer: tokenizer, settings: dataSettings, rejects: rejects)
+            try rejects?.close()
+            var stats = data.stats
+            stats.seconds = Date().timeIntervalSince(started)
+            if let path = runOptions.stats {
+                let sink = try OutputSink(path: path)
+                try sink.write(stats.json(tool: "lathe-train"))
+                try sink.close()
+            }
+            if !runOptions.quiet {
+                printError(stats.summaryLine(tool: "lathe-train"))
+                printError("lathe-train: \(data.count) examples of \(seqLen) tokens or fewer per epoch, \(data.labelledTokens) tokens with loss"
+                    + (data.truncated > 0 ? "; \(data.truncated) conversations cut to --seq-len + 1 tokens" : ""))
+            }
+            let evalData = evalData.isEmpty ? nil : try TrainingData(paths: evalData, tokenizer: tokenizer, settings: dataSettings)
+
+            let params = try loadParameters(resumeFrom: resumeFrom, vocabSize: tokenizer.vocabSize)
+            guard tokenizer.vocabSize <= params.config.vocabSize else {
+                throw IOFailure("the tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary is \(params.config.vocabSize); use a matching tokenizer or config")
+            }
+            var settings = TrainSettings()
+            settings.batchSize = batchSize
+            settings.gradAccum = gradAccum
+            settings.lr = lr
+            settings.warmup = warmup
+            settings.schedule = schedule
+            settings.weightDecay = weightDecay
+            settings.clip = clip
+            let perStep = batchSize * gradAccum
+            settings.steps = steps ?? epochs.map { max(1, Int((Double(data.count) * $0 / Double(perStep)).rounded(.up))) } ?? 100
+            settings.evalEvery = evalEvery
+            settings.saveEvery = saveEvery
+            settings.keepLast = keepLast
+            settings.seed = runOptions.seed
+            settings.outDirectory = out
+
+            var state: TrainerState?
+            if let resumeFrom {
+                let saved = try TrainerState(contentsOf: resumeFrom)
+                if let why = saved.mismatch(seed: settings.seed, objective: objective, seqLen: seqLen, batchSize: batchSize,
+                                            gradAccum: gradAccum, examplesPerEpoch: data.count) {
+                    throw IOFailure("\(resumeFrom) cannot be resumed bit for bit with these settings: \(why)")
+                }
+                state = saved
+            }
+            let model = Llama(params: params, maxBatch: batchSize, maxSeq: seqLen)
+            let trainer = Trainer(model: model, tokenizer: tokenizer, data: data, evalData: evalData, settings: settings, resumeFrom: state)
+            if let resumeFrom {
+                try trainer.loadOptimizer(from: resumeFrom)
+                printError("lathe-train: resuming \(resumeFrom) at step \(trainer.step) of \(settings.steps)")
+            }
+            let memory = trainer.memoryEstimate
+            if !runOptions.quiet {
+                let total = memory.parameters + memory.gradients + memory.optimizer + memory.activations
+                printError("lathe-train: \(params.count) parameters; memory estimate \(mib(total)): parameters \(mib(memory.parameters)), "
+                    + "gradients \(mib(memory.gradients)), optimizer \(mib(memory.optimizer)), activations \(mib(memory.activations))")
+            }
+            try train(trainer, settings: settings)
+        }
+    }
+
+    func resumeDirectory() throws -> String? {
+        guard resume else { return nil }
+        guard let last = Trainer.checkpoints(in: out).last else {
+            throw IOFailure("\(out): no checkpoint-STEP directory to resume from; drop --resume to start afresh")
+        }
+        return out + "/checkpoint-\(last)"
+    }
+
+    func loadTokenizer(resumeFrom: String?) throws -> Tokenizer {
+        guard let path = tokenizer ?? (resumeFrom ?? initFrom).map({ $0 + "/tokenizer.json" }) else {
+            throw IOFailure("no tokenizer: give --tokenizer FILE (train one with `lathe-train tokenizer --vocab-size N data.jsonl`) or --init DIR")
+        }
+        do { return try Tokenizer(contentsOf: path) } catch { throw IOFailure("\(path): \(error)") }
+    }
+
+    func loadParameters(resumeFrom: String?, vocabSize: Int) throws -> LlamaParameters {
+        if let directory = resumeFrom ?? initFrom { return try Checkpoint.loadParameters(from: directory) }
+        var shape: LlamaConfig
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else { throw IOFailure("\(config): cannot read") }
+            do { shape = try JSONDecoder().decode(LlamaConfig.self, from: data) } catch { throw IOFailure("\(config): not a Llama config.json: \(error)") }
+            guard shape.problems.isEmpty else { throw IOFailure("\(config): \(shape.problems.joined(separator: "; "))") }
+        } else {
+            shape = LlamaConfig.preset(named: model ?? "tiny")!
+            shape.vocabSize = vocabSize
+        }
+        return LlamaParameters(config: shape, seed: runOptions.seed)
+    }
+
+    func train(_ trainer: Trainer, settings: TrainSettings) throws {
+        _ = StopRequest.signal.load(ordering: .relaxed)  // initialised before a handler can touch it
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { StopRequest.signal.store($0, ordering: .relaxed) }
+        }
+        let log = try self.log.map { try OutputSink(path: $0) }
+        defer { try? log?.close() }
+        let terminal = isatty(2) != 0 && !runOptions.quiet
+        var lastSaved = -1
+        var windowTokens = 0, windowSeconds = 0.0
+        while trainer.step < settings.steps {
+            let result = try trainer.trainStep()
+            windowTokens += result.tokens
+            windowSeconds += result.seconds
+            let tokensPerSecond = windowSeconds > 0 ? Double(windowTokens) / windowSeconds : 0
+            var record = JSONObject([
+                ("step", .number(JSONNumber(trainer.step))), ("tokens", .number(JSONNumber(trainer.tokensSeen))),
+                ("loss", number(result.loss)), ("lr", number(result.lr)), ("grad_norm", number(result.gradNorm)),
+                ("tokens_per_s", number(tokensPerSecond)),
+            ])
+            let last = trainer.step == settings.steps
+            if trainer.evalData != nil && ((evalEvery > 0 && trainer.step % evalEvery == 0) || last) {
+                record["eval_loss"] = trainer.evaluate().map(number) ?? .null
+            }
+            try log?.write(.object(record))
+            let line = "step \(trainer.step)/\(settings.steps)  loss \(fixed(result.loss, 4))  lr \(String(format: "%.3g", result.lr))"
+                + "  grad norm \(fixed(result.gradNorm, 3))  \(Int(tokensPerSecond)) tokens/s"
+                + (record["eval_loss"]?.double.map { "  eval loss \(fixed($0, 4))" } ?? "")
+            if terminal {
+                printError("\r\u{1B}[K" + line, newline: false)
+            } else if !runOptions.quiet && (verbose || last || trainer.step % max(1, settings.steps / 10) == 0) {
+                printError("lathe-train: " + line)
+            }
+            if windowSeconds > 10 { (windowTokens, windowSeconds) = (0, 0) }
+            let stop = StopRequest.signal.load(ordering: .relaxed)
+            if (saveEvery > 0 && trainer.step % saveEvery == 0) || last || stop != 0 {
+                let path = try trainer.saveCheckpoint(template: chatTemplate)
+                lastSaved = trainer.step
+                if terminal { printError("") }
+                if !runOptions.quiet || stop != 0 { printError("lathe-train: wrote \(path)") }
+            }
+            if stop != 0 {
+                printError("lathe-train: stopped by signal \(stop) after step \(trainer.step); continue with --resume")
+                try? log?.close()
+                throw ExitCode(128 + stop)
+            }
+        }
+        if lastSaved != trainer.step {
+            let path = try trainer.saveCheckpoint(template: chatTemplate)
+            if !runOptions.quiet { printError("lathe-train: wrote \(path)") }
+        }
+    }
+}
+
+struct TrainTokenizer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer",
+        abstract: "Learn a byte-level BPE tokenizer from JSON Lines text and write tokenizer.json.")
+
+    @Argument(help: "JSON Lines (plain or gzip): documents, or conversations whose turns are all read. Reads stdin when none is given or one is '-'.")
+    var inputs: [String] = []
+
+    @Option(help: "Vocabulary size, special tokens and the 256 bytes included (default 4096).")
+    var vocabSize = 4096
+
+    @Option(help: "The field holding the text (default text); records with messages, prompt or completion are read turn by turn.")
+    var field = "text"
+
+    @Option(help: "Also keep this chat template's markers whole as special tokens: chatml (default), llama3, zephyr, alpaca or plain.")
+    var chatTemplate: ChatTemplate = .chatml
+
+    @Option(help: "Merge only pairs seen at least this many times (default 2).")
+    var minFrequency = 2
+
+    @Option(name: [.short, .customLong("output")], help: "Where to write the tokenizer (default tokenizer.json).")
+    var output = "tokenizer.json"
+
+    @Flag(help: "Print no summary line on stderr.")
+    var quiet = false
+
+    func run() throws {
+        try runTool {
+            var special = BPETrainer.defaultSpecialTokens
+            for marker in chatTemplate.specialTokens where !special.contains(marker) { special.append(marker) }
+            var trainer: BPETrainer
+            do { trainer = try BPETrainer(vocabSize: vocabSize, specialTokens: special, minFrequency: minFrequency) } catch {
+                throw IOFailure("\(error)")
+            }
+            var stats = RunStats()
+            let started = Date()
+            for path in inputs.isEmpty ? ["-"] : inputs {
+                let batcher = LineBatcher(source: try ByteSource(path: path))
+                while let batch = try batcher.next() {
+                    for i in 0..<batch.count {
+                        stats.recordsIn += 1
+                        stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
+                        let record = try batch.parseLine(i)
+                        var texts: [String] = []
+                        if let text = record.value(at: field)?.string { texts.append(text) }
+                        for key in ["messages", "prompt", "completion"] {
+                            if let value = record[key] {
+                                texts += value.string.map { [$0] } ?? (value.array ?? []).compactMap { $0["content"]?.string }
+                            }
+                        }
+                        guard !texts.isEmpty else {
+                            throw RecordError(batch.location(i), "no string \"\(field)\" (nor messages, prompt or completion) to learn from; choose the field with --field",
+                                              reason: "missing_text")
+                        }
+                        trainer.add(contentsOf: texts)
+                        stats.recordsOut += 1
+                    }
+                }
+            }
+            let tokenizer: Tokenizer
+            do { tokenizer = try trainer.train() } catch { throw IOFailure("\(error)") }
+            do { try tokenizer.write(to: output) } catch { throw IOFailure("\(error)") }
+            stats.seconds = Date().timeIntervalSince(started)
+            if !quiet {
+                printError(stats.summaryLine(tool: "lathe-train tokenizer"))
+                printError("lathe-train tokenizer: wrote \(output) with \(tokenizer.vocabSize) tokens")
+            }
+        }
+    }
+}
+
+func number(_ value: Double) -> JSONValue { JSONNumber(value).map(JSONValue.number) ?? .null }
+func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1048576) }
+func printError(_ message: String, newline: Bool) {
+    FileHandle.standardError.write(Data((message + (newline ? "\n" : "")).utf8))
+}
+
+LatheTrainCommand.main()
