@@ -114,6 +114,7 @@ public struct EvalSet: Sendable {
             for i in 0..<batch.count {
                 let location = batch.location(i)
                 stats.recordsIn += 1
+                stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
                 do {
                     let record = try batch.parseLine(i)
                     guard let found = EvalKind.of(record) else {

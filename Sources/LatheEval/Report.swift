@@ -14,7 +14,7 @@ public enum EvalReport {
             row.enumerated().map { c, cell in c >= 4 ? pad(cell, widths[c], left: true) : pad(cell, widths[c], left: false) }
                 .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }
-        for r in results { if let error = r.error { lines.append("FAILED \(r.checkpoint): \(error)") } }
+        for r in results { if let error = r.error { lines.append("FAILED: \(error)") } }
         return lines.joined(separator: "\n")
     }
 

@@ -95,7 +95,7 @@ struct EvalInputTests {
         #expect(html.contains("run/broken: model.safetensors is missing"))
         #expect(!html.contains("<script") && !html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
         let table = EvalReport.table(results)
-        #expect(table.contains("FAILED run/broken"))
+        #expect(table.contains("FAILED: run/broken: model.safetensors is missing"))
         #expect(table.split(separator: "\n").count == 1 + results.count + 1)
     }
 
