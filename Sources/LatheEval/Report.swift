@@ -108,6 +108,8 @@ public enum EvalReport {
         (y0, y1) = (y0 - pad, y1 + pad)
         var (x0, x1) = (xs.min()!, xs.max()!)
         if x1 == x0 { (x0, x1) = (x0 - 1, x1 + 1) }
+        let xPad = (x1 - x0) * 0.05
+        (x0, x1) = (x0 - xPad, x1 + xPad)
         let plotW = width - left - right, plotH = height - top - bottom
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * plotW }
         func py(_ y: Double) -> Double { top + (y1 - y) / (y1 - y0) * plotH }
@@ -119,10 +121,10 @@ public enum EvalReport {
         for k in 0...4 {
             let y = y0 + (y1 - y0) * Double(k) / 4
             svg += "<line x1=\"\(f(left - 4))\" x2=\"\(f(left))\" y1=\"\(f(py(y)))\" y2=\"\(f(py(y)))\" stroke=\"#999\"/>"
-                + "<text x=\"\(f(left - 6))\" y=\"\(f(py(y) + 4))\" font-size=\"11\" text-anchor=\"end\">\(format(y))</text>"
+                + "<text x=\"\(f(left - 6))\" y=\"\(f(py(y) + 4))\" font-size=\"11\" text-anchor=\"end\">\(String(format: "%.4g", y))</text>"
         }
         let ticks = Array(Set(xs)).sorted()
-        let shown = ticks.count <= 8 ? ticks : (0...4).map { x0 + (x1 - x0) * Double($0) / 4 }
+        let shown = ticks.count <= 8 ? ticks : (0...4).map { ticks[0] + (ticks[ticks.count - 1] - ticks[0]) * Double($0) / 4 }
         for x in shown {
             let label = byStep ? String(Int(x.rounded())) : (ticks.count <= 8 ? String(Int(x) + 1) : String(format: "%.0f", x + 1))
             svg += "<line x1=\"\(f(px(x)))\" x2=\"\(f(px(x)))\" y1=\"\(f(top + plotH))\" y2=\"\(f(top + plotH + 4))\" stroke=\"#999\"/>"

@@ -3,6 +3,7 @@ import LatheEval
 import LatheIO
 import LatheModel
 import LatheTokenizer
+import LatheTrain
 import Testing
 
 @Suite("LatheEval inputs, bad input, statistics and report")
@@ -106,5 +107,29 @@ struct EvalInputTests {
         JSONWriter.write(r.json, into: &out)
         #expect(String(decoding: out, as: UTF8.self)
             == #"{"checkpoint":"c","step":3,"task":"ppl:docs","metric":"perplexity","value":12.5,"stderr":0.5,"n":4,"settings":"window=256"}"#)
+    }
+}
+
+@Suite("LatheEval on GGUF files")
+struct EvalGGUFTests {
+    @Test func aGGUFFileIsEvaluatedThroughTheImporter() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures/gguf/tiny-llama.gguf").path
+        let refs = Checkpoints.resolve([path])
+        #expect(refs.count == 1 && refs[0].isGGUF && refs[0].problem == nil)
+        let checkpoint = try Checkpoints.load(refs[0])
+        let file = try GGUFFile(path: path)
+        #expect(checkpoint.params.config == (try file.llamaConfig()))
+        let direct = try file.llamaParameters()
+        #expect(Array(checkpoint.params.flat) == Array(direct.flat))
+
+        let dir = temporaryDirectory()
+        let docs = writeLines([#"{"text":"hello world 123"}"#], "docs.jsonl", in: dir)
+        let results = try Evaluator(sets: [try EvalSet.load(path: docs)], settings: EvalSettings()).evaluate(checkpoint).results
+        // End of text (when the file's vocabulary has one) stands before the document, as in pretraining.
+        let eot = ConversationTokens.endOfTextId(checkpoint.tokenizer).map { [$0] } ?? []
+        let x = eot + checkpoint.tokenizer.encode("hello world 123", addSpecialTokens: false)
+        let expected = exp(-referenceLogProbs(checkpoint.params, x).reduce(0, +) / Double(x.count - 1))
+        #expect(abs(results.first { $0.metric == "perplexity" }!.value - expected) < 1e-3 * expected)
     }
 }
