@@ -1,4 +1,5 @@
 import LatheData
+import LatheIO
 import LatheTokenizer
 import LatheTrain
 
@@ -69,6 +70,12 @@ public struct EncodedSet: Sendable {
     public init(_ set: EvalSet, tokenizer: Tokenizer, settings: EvalSettings) throws {
         self.set = set
         let template = settings.template ?? .plain
+        if set.kind != .document && (settings.template != nil || set.kind == .conversation) {
+            for marker in template.specialTokens where tokenizer.encode(marker, addSpecialTokens: false).count != 1 {
+                throw IOFailure("\(set.path): the tokenizer does not keep \(marker) whole, which the \(template.rawValue) template needs; "
+                    + "choose the template the checkpoint was trained with (--chat-template) or --chat-template off")
+            }
+        }
         let endOfText = ConversationTokens.endOfTextId(tokenizer)
         func cut(_ c: ConversationTokens) -> ConversationTokens {
             guard c.tokens.count > settings.seqLen + 1 else { return c }

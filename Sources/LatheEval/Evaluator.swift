@@ -80,6 +80,8 @@ public final class Evaluator {
     public var beta = 0.1
     public let sets: [EvalSet]
     private var encoded: [[UInt8]: [EncodedSet]] = [:]
+    /// Things a user should know about how the sets were read, e.g. sequences cut to --seq-len.
+    public private(set) var notes: [String] = []
     /// The reference model's Σ log p of every preference sequence, per set name.
     private var reference: [String: [Double]]?
 
@@ -93,6 +95,9 @@ public final class Evaluator {
     public func encodedSets(for checkpoint: LoadedCheckpoint) throws -> [EncodedSet] {
         if let done = encoded[checkpoint.tokenizerKey] { return done }
         let made = try sets.map { try EncodedSet($0, tokenizer: checkpoint.tokenizer, settings: settings) }
+        for e in made where e.truncated > 0 {
+            notes.append("\(e.set.path): \(e.truncated) sequences cut to --seq-len + 1 = \(settings.seqLen + 1) tokens (\(checkpoint.ref.path)'s tokenizer)")
+        }
         encoded[checkpoint.tokenizerKey] = made
         return made
     }

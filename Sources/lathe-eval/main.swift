@@ -172,6 +172,7 @@ struct LatheEvalCommand: ParsableCommand {
                 try sink.close()
             }
             if !runOptions.quiet {
+                for note in evaluator.notes { printError("lathe-eval: \(note)") }
                 printError(EvalReport.table(results))
                 printError(stats.summaryLine(tool: "lathe-eval"))
             }

@@ -133,3 +133,19 @@ struct EvalGGUFTests {
         #expect(abs(results.first { $0.metric == "perplexity" }!.value - expected) < 1e-3 * expected)
     }
 }
+
+@Suite("LatheEval template checks")
+struct EvalTemplateTests {
+    @Test func aTemplateWhoseMarkersTheTokenizerSplitsIsAnError() throws {
+        let tokenizer = try tinyTokenizer()
+        let dir = temporaryDirectory()
+        let path = writeLines([#"{"id":"p","prompt":"the cat"}"#], "prompts.jsonl", in: dir)
+        let set = try EvalSet.load(path: path)
+        #expect {
+            try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: .llama3))
+        } throws: { error in
+            "\(error)".contains(path + ": the tokenizer does not keep <|begin_of_text|> whole")
+        }
+        #expect(throws: Never.self) { try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: nil)) }
+    }
+}
