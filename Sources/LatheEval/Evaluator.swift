@@ -82,6 +82,8 @@ public final class Evaluator {
     private var encoded: [[UInt8]: [EncodedSet]] = [:]
     /// Things a user should know about how the sets were read, e.g. sequences cut to --seq-len.
     public private(set) var notes: [String] = []
+    /// Positions run through the model by `loss`, `ppl` and `prefs` (padding excluded), for a tokens/s figure.
+    public private(set) var scoredTokens = 0
     /// The reference model's Σ log p of every preference sequence, per set name.
     private var reference: [String: [Double]]?
 
@@ -124,6 +126,7 @@ public final class Evaluator {
         }
         var results: [EvalResult] = [], generations: [GenerationRecord] = []
         for e in sets {
+            scoredTokens += e.sequences.reduce(0) { $0 + $1.inputs.count }
             let task = "\(e.set.kind.task.rawValue):\(e.set.name)"
             func result(_ metric: String, _ value: Double, _ stderr: Double?, n: Int, settings: String) -> EvalResult {
                 EvalResult(checkpoint: checkpoint.ref.path, step: checkpoint.ref.step, task: task, metric: metric,

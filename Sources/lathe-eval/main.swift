@@ -136,6 +136,7 @@ struct LatheEvalCommand: ParsableCommand {
             }
 
             let refs = Checkpoints.resolve(checkpoints)
+            let evaluationStarted = Date()
             if !runOptions.quiet {
                 printError("lathe-eval: \(refs.count) checkpoints x \(sets.count) eval sets ("
                     + sets.map { "\($0.name): \($0.items.count) \($0.kind.rawValue)s" }.joined(separator: ", ") + ")")
@@ -173,6 +174,9 @@ struct LatheEvalCommand: ParsableCommand {
             }
             if !runOptions.quiet {
                 for note in evaluator.notes { printError("lathe-eval: \(note)") }
+                let seconds = Date().timeIntervalSince(evaluationStarted)
+                printError("lathe-eval: \(evaluator.scoredTokens) tokens scored (loss, ppl, prefs) in \(String(format: "%.2f", seconds)) s of evaluation"
+                    + (seconds > 0 ? String(format: ", %.0f tokens/s", Double(evaluator.scoredTokens) / seconds) : ""))
                 printError(EvalReport.table(results))
                 printError(stats.summaryLine(tool: "lathe-eval"))
             }
