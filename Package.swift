@@ -12,6 +12,7 @@ let stageLibraries: [String: [Target.Dependency]] = [
     "lathe-ingest": ["LatheText"],
     "lathe-dedupe": ["LatheDedupe"],
     "lathe-train": ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData"],
+    "lathe-eval": ["LatheEval", "LatheModel", "LatheData"],
 ]
 
 // Release builds drop overflow and bounds checks in the hot loops; debug builds keep them,
@@ -45,6 +46,9 @@ let package = Package(
         .target(name: "LatheModel", dependencies: ["LatheTensor", "LatheIO"], swiftSettings: fast),
         .target(name: "LatheTrain", dependencies: ["LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"],
                 swiftSettings: fast),
+        // LatheTrain for SFT's record reading and assistant-token masking, which `loss` and `prefs` must share.
+        .target(name: "LatheEval", dependencies: ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"],
+                swiftSettings: fast),
 
         .executableTarget(name: "lathe", dependencies: ["LatheCLI", "LatheData", "LatheIO", argumentParser],
                           swiftSettings: fast),
@@ -59,7 +63,8 @@ let package = Package(
         .testTarget(name: "LatheDedupeTests", dependencies: ["LatheDedupe", "LatheIO"]),
         .testTarget(name: "LatheTokenizerTests", dependencies: ["LatheTokenizer", "LatheIO"]),
         .testTarget(name: "LatheTensorTests", dependencies: ["LatheTensor"]),
-        .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor"]),
+        .testTarget(name: "LatheModelTests", dependencies: ["LatheModel", "LatheTensor", "LatheIO", "LatheTokenizer"]),
+        .testTarget(name: "LatheEvalTests", dependencies: ["LatheEval", "LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"]),
         .testTarget(name: "LatheTrainTests", dependencies: ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"]),
     ]
 )

@@ -15,7 +15,7 @@ public struct Stage: Sendable {
         Stage(command: "format-sft", abstract: "threads and common dataset formats -> SFT conversations", pendingIssue: 5),
         Stage(command: "pair-prefs", abstract: "ranked answers, A/B judgments, scored samples -> preference pairs", pendingIssue: 5),
         Stage(command: "train", abstract: "tokenizers and Llama-family models: pretrain, SFT, reward, DPO, PPO -> checkpoints", pendingIssue: nil),
-        Stage(command: "eval", abstract: "checkpoints x eval sets -> metrics with error bars and an HTML report", pendingIssue: 8),
+        Stage(command: "eval", abstract: "checkpoints x eval sets -> metrics with error bars and an HTML report", pendingIssue: nil),
     ]
 
     public static func named(_ executable: String) -> Stage? {

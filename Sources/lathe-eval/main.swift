@@ -1,3 +1,188 @@
+import ArgumentParser
+import Foundation
 import LatheCLI
+import LatheData
+import LatheEval
+import LatheIO
+import LatheModel
 
-PendingStage.main("lathe-eval")
+struct LatheEvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lathe-eval",
+        abstract: "Evaluate many checkpoints on eval sets: loss, perplexity, preference accuracy, multiple choice, generation.",
+        discussion: """
+            Each --data file holds one record kind, which picks its task: conversations -> loss, documents -> ppl, \
+            preference pairs -> prefs, multiple-choice items {"id","question","choices":[...],"answer":index} -> choice, \
+            prompts {"id","prompt"} -> generate. Results are eval-result records (one per checkpoint x task x metric, \
+            with n and a standard error) on stdout or -o, a table on stderr, and with --report an HTML page of plots.
+            """,
+        version: latheVersion)
+
+    @Argument(help: "Checkpoints: directories in the Hugging Face layout, GGUF files, run directories of lathe-train (every checkpoint-STEP inside, in step order), glob patterns, or text files listing any of these one per line.")
+    var checkpoints: [String] = []
+
+    @Option(name: .customLong("data"), help: "An eval set, JSON Lines (plain or gzip), one record kind per file; repeat for more.")
+    var data: [String] = []
+
+    @Option(help: "Comma-separated tasks to run among loss, ppl, prefs, choice, generate (default: every task some --data file feeds).")
+    var tasks: String?
+
+    @Option(name: [.short, .customLong("output")], help: "Write the eval-result records to this file ('-' for stdout, the default; .gz for gzip).")
+    var output: String?
+
+    @Option(help: "Write an HTML report (one file, inline SVG plots of each metric against training step) to this file.")
+    var report: String?
+
+    @Option(help: "Write the generate task's responses here, one record per checkpoint x prompt (needed when a prompt set is given).")
+    var generations: String?
+
+    @Option(name: .customLong("ref"), help: "A reference checkpoint for prefs: adds DPO's implicit-reward accuracy and margin (default: none).")
+    var reference: String?
+
+    @Option(help: "DPO's beta scaling the implicit reward in reward_margin (default 0.1).")
+    var beta = 0.1
+
+    @Option(help: "Solved examples from the same set placed before each multiple-choice question (default 0).")
+    var fewShot = 0
+
+    @Option(help: "Chat template for conversations, pairs, prompts and questions: chatml, llama3, zephyr, alpaca, plain, on (= chatml) or off (plain text; conversations use plain). Default chatml.")
+    var chatTemplate = "chatml"
+
+    @Option(help: "Longest sequence scored, in tokens: conversations and pairs are cut to it, documents read in rolling windows of it (default 256).")
+    var seqLen = 256
+
+    @Option(help: "Sequences per forward pass, batched longest first (default 8); scores do not depend on it beyond float rounding.")
+    var batchSize = 8
+
+    @Option(help: "Sampling temperature for generate; 0 is greedy (default 1).")
+    var temperature = 1.0
+
+    @Option(help: "Sample only from the k most likely tokens; 0 keeps all (default 0).")
+    var topK = 0
+
+    @Option(help: "Sample from the smallest set of tokens whose probability reaches p (default 1: all).")
+    var topP = 1.0
+
+    @Option(help: "Longest response generate writes, in tokens (default 128).")
+    var maxNewTokens = 128
+
+    @OptionGroup var runOptions: RunOptions
+
+    var template: ChatTemplate? {
+        switch chatTemplate {
+        case "off": nil
+        case "on": .chatml
+        default: ChatTemplate(rawValue: chatTemplate)
+        }
+    }
+
+    var taskList: [EvalTask]? {
+        tasks.map { $0.split(separator: ",").compactMap { EvalTask(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+    }
+
+    func validate() throws {
+        if checkpoints.isEmpty { throw ValidationError("give at least one checkpoint (a directory, GGUF file, run directory, glob or list).") }
+        if data.isEmpty { throw ValidationError("give at least one eval set with --data FILE.") }
+        if chatTemplate != "off" && chatTemplate != "on" && ChatTemplate(rawValue: chatTemplate) == nil {
+            throw ValidationError("--chat-template \(chatTemplate) is not known; choose on, off, "
+                + ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+        }
+        if let tasks {
+            for name in tasks.split(separator: ",") where EvalTask(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
+                throw ValidationError("--tasks: \(name) is not a task; choose among "
+                    + EvalTask.allCases.map(\.rawValue).joined(separator: ", ") + " (reward and winrate are not built yet).")
+            }
+        }
+        for (name, value) in [("--seq-len", seqLen), ("--batch-size", batchSize), ("--max-new-tokens", maxNewTokens)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1, not \(value).")
+        }
+        if fewShot < 0 || topK < 0 { throw ValidationError("--few-shot and --top-k must not be negative.") }
+        if temperature < 0 || !(topP > 0 && topP <= 1) { throw ValidationError("--temperature must be ≥ 0 and --top-p in (0, 1].") }
+    }
+
+    func run() throws {
+        try runReportingErrors(tool: "lathe-eval") {
+            let started = Date()
+            let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
+            var sets: [EvalSet] = []
+            var stats = RunStats()
+            for path in data {
+                let set = try EvalSet.load(path: path, onError: runOptions.onError, rejects: rejects)
+                stats.merge(set.stats)
+                sets.append(set)
+            }
+            try rejects?.close()
+            if let wanted = taskList {
+                for set in sets where !wanted.contains(set.kind.task) {
+                    throw IOFailure("\(set.path): holds \(set.kind.rawValue) records, which only the \(set.kind.task.rawValue) task reads, "
+                        + "and --tasks \(tasks!) leaves it out; add it to --tasks or drop this --data file")
+                }
+                for task in wanted where !sets.contains(where: { $0.kind.task == task }) {
+                    throw IOFailure("--tasks asks for \(task.rawValue) but no --data file holds \(task.kind.rawValue) records")
+                }
+            }
+            if sets.contains(where: { $0.kind == .prompt }) && generations == nil {
+                throw IOFailure("a prompt set is given (generate) but no --generations FILE to write the responses to")
+            }
+
+            let evaluator = Evaluator(sets: sets, settings: EvalSettings(template: template, fewShot: fewShot, seqLen: seqLen))
+            evaluator.batchSize = batchSize
+            evaluator.seed = runOptions.seed
+            evaluator.beta = beta
+            evaluator.sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP,
+                                                 maxNewTokens: maxNewTokens, seed: runOptions.seed)
+            if let reference {
+                try evaluator.setReference(Checkpoints.load(CheckpointRef(path: reference)))
+            }
+
+            let refs = Checkpoints.resolve(checkpoints)
+            let evaluationStarted = Date()
+            if !runOptions.quiet {
+                printError("lathe-eval: \(refs.count) checkpoints x \(sets.count) eval sets ("
+                    + sets.map { "\($0.name): \($0.items.count) \($0.kind.rawValue)s" }.joined(separator: ", ") + ")")
+            }
+            let out = try OutputSink(path: output ?? "-", gzipLevel: OutputSink.wantsGzip(output ?? "-") ? 6 : nil)
+            let generationsOut = try generations.map { try OutputSink(path: $0) }
+            var results: [EvalResult] = []
+            for ref in refs {
+                let made: [EvalResult]
+                do {
+                    let checkpoint = try Checkpoints.load(ref)
+                    let (scores, responses) = try evaluator.evaluate(checkpoint)
+                    for g in responses { try generationsOut?.write(g.json) }
+                    made = scores
+                    if !runOptions.quiet { printError("lathe-eval: evaluated \(ref.path)") }
+                } catch let error as IOFailure where runOptions.onError == .skip {
+                    printError("lathe-eval: \(error.message); skipped (--on-error skip)")
+                    made = [EvalResult(checkpoint: ref.path, step: ref.step, task: "load", metric: "failed", value: 1,
+                                       stderr: nil, n: 0, error: error.message)]
+                }
+                for r in made { try out.write(r.json) }
+                results += made
+            }
+            try out.close()
+            try generationsOut?.close()
+            if let report {
+                try writeFileAtomically(report, bytes: Array(EvalReport.html(results).utf8))
+            }
+            stats.recordsOut = results.count
+            stats.seconds = Date().timeIntervalSince(started)
+            if let path = runOptions.stats {
+                let sink = try OutputSink(path: path)
+                try sink.write(stats.json(tool: "lathe-eval"))
+                try sink.close()
+            }
+            if !runOptions.quiet {
+                for note in evaluator.notes { printError("lathe-eval: \(note)") }
+                let seconds = Date().timeIntervalSince(evaluationStarted)
+                printError("lathe-eval: \(evaluator.scoredTokens) tokens scored (loss, ppl, prefs) in \(String(format: "%.2f", seconds)) s of evaluation"
+                    + (seconds > 0 ? String(format: ", %.0f tokens/s", Double(evaluator.scoredTokens) / seconds) : ""))
+                printError(EvalReport.table(results))
+                printError(stats.summaryLine(tool: "lathe-eval"))
+            }
+            if results.contains(where: { $0.error != nil }) && runOptions.onError != .skip { throw ExitCode.failure }
+        }
+    }
+}
+
+LatheEvalCommand.main()

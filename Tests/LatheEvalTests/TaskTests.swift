@@ -1,0 +1,238 @@
+import Foundation
+import LatheData
+import LatheEval
+import LatheIO
+import LatheModel
+import LatheTokenizer
+import LatheTrain
+import Testing
+
+private func metric(_ results: [EvalResult], _ name: String) -> EvalResult {
+    results.first { $0.metric == name }!
+}
+
+@Suite("LatheEval tasks against a plain reference path")
+struct EvalTaskTests {
+    @Test func lossIsMeanOverAssistantTokensOnly() throws {
+        let tokenizer = try tinyTokenizer()
+        let params = tinyParams(tokenizer, seed: 1)
+        let dir = temporaryDirectory()
+        let path = writeLines([
+            #"{"id":"a","messages":[{"role":"user","content":"the cat"},{"role":"assistant","content":"sat on the mat"}]}"#,
+            #"{"id":"b","prompt":"and the dog","completion":"ate the bone"}"#,
+            #"{"id":"c","messages":[{"role":"system","content":"short"},{"role":"user","content":"cat?"},{"role":"assistant","content":"mat"},{"role":"user","content":"dog?"},{"role":"assistant","content":"bone"}]}"#,
+        ], "chats.jsonl", in: dir)
+        let set = try EvalSet.load(path: path)
+        #expect(set.kind == .conversation)
+        let results = try Evaluator(sets: [set], settings: EvalSettings()).evaluate(loaded(params, tokenizer)).results
+
+        // By hand: the tokens counted are exactly the assistant's text and its end-of-turn marker.
+        let first = ConversationTokens.encode(
+            [ChatMessage(role: "user", content: "the cat"), ChatMessage(role: "assistant", content: "sat on the mat")],
+            template: .chatml, tokenizer: tokenizer)
+        let counted = zip(first.tokens, first.labelled).filter(\.1).map(\.0)
+        #expect(tokenizer.decode(counted) == "sat on the mat<|im_end|>")
+
+        var nll = 0.0, count = 0
+        for item in set.items {
+            guard case .conversation(let messages) = item.content else { Issue.record("not a conversation"); return }
+            let c = ConversationTokens.encode(messages, template: .chatml, tokenizer: tokenizer)
+            let lp = referenceLogProbs(params, c.tokens)
+            for j in 0..<lp.count where c.labelled[j + 1] {
+                nll -= lp[j]
+                count += 1
+            }
+        }
+        let loss = metric(results, "loss")
+        #expect(abs(loss.value - nll / Double(count)) < 1e-4)
+        #expect(loss.n == 3)
+        #expect(loss.stderr != nil && loss.stderr! > 0)
+        #expect(loss.task == "loss:chats")
+    }
+
+    @Test func perplexityAndBitsPerByteOfDocuments() throws {
+        let tokenizer = try tinyTokenizer()
+        let params = tinyParams(tokenizer, seed: 2)
+        let dir = temporaryDirectory()
+        let texts = ["the cat sat on the mat", "and the dog ate the bone, then the cat sat on the dog"]
+        let path = writeLines(texts.map { #"{"text":"\#($0)"}"# }, "docs.jsonl", in: dir)
+        let set = try EvalSet.load(path: path)
+        let results = try Evaluator(sets: [set], settings: EvalSettings(seqLen: 256)).evaluate(loaded(params, tokenizer)).results
+
+        let eot = tokenizer.tokenToId("<|endoftext|>")!
+        var nll = 0.0, tokens = 0, bytes = 0
+        for text in texts {
+            let x = [eot] + tokenizer.encode(text, addSpecialTokens: false)
+            nll -= referenceLogProbs(params, x).reduce(0, +)
+            tokens += x.count - 1
+            bytes += text.utf8.count
+        }
+        #expect(abs(metric(results, "perplexity").value - exp(nll / Double(tokens))) < 1e-3)
+        #expect(abs(metric(results, "bits_per_byte").value - nll / log(2) / Double(bytes)) < 1e-4)
+        #expect(metric(results, "perplexity").n == 2)
+    }
+
+    @Test func rollingWindowsPredictEveryTokenOnceWithTheMostContextThatFits() throws {
+        let tokenizer = try tinyTokenizer()
+        let params = tinyParams(tokenizer, seed: 3)
+        let x: [Int32] = (0..<40).map { Int32(($0 * 7 + 3) % tokenizer.vocabSize) }
+        let w = 8
+        let windows = EncodedSet.rollingWindows(x, length: w)
+        var predicted: [Int] = []
+        var start = 0
+        for window in windows {
+            #expect(window.inputs.count <= w)
+            // the inputs are a contiguous slice of x; find where
+            let lo = (0...(x.count - window.inputs.count)).first { Array(x[$0..<($0 + window.inputs.count)]) == window.inputs }!
+            for (j, t) in window.targets.enumerated() where t >= 0 {
+                #expect(t == x[lo + j + 1])
+                predicted.append(lo + j + 1)
+            }
+            start += 1
+        }
+        #expect(predicted == Array(1..<x.count))
+        #expect(windows.count == Int((Double(x.count - 1) / Double(w)).rounded(.up)))
+
+        // Each window's score equals the plain path over the same slice, counting the new targets only.
+        let scorer = SequenceScorer(params: params, batchSize: 4, maxSeq: w)
+        let scores = scorer.score(windows)
+        for (window, score) in zip(windows, scores) {
+            let lp = referenceLogProbs(params, window.inputs + [window.targets.last!])
+            let expected = zip(lp, window.targets).filter { $0.1 >= 0 }.map(\.0).reduce(0, +)
+            #expect(abs(score - expected) < 1e-3)
+        }
+    }
+
+    @Test func preferenceAccuracyAndDPOImplicitReward() throws {
+        let tokenizer = try tinyTokenizer()
+        let policy = tinyParams(tokenizer, seed: 4), reference = tinyParams(tokenizer, seed: 5)
+        let dir = temporaryDirectory()
+        let pairs = [("the cat", "sat on the mat", "ate the bone"), ("the dog", "ate the bone", "sat"),
+                     ("answers", "are short", "are long and the dog sat on the cat"), ("mat", "cat", "dog")]
+        let path = writeLines(pairs.map { #"{"prompt":"\#($0.0)","chosen":"\#($0.1)","rejected":"\#($0.2)"}"# },
+                              "pairs.jsonl", in: dir)
+        let set = try EvalSet.load(path: path)
+        let evaluator = Evaluator(sets: [set], settings: EvalSettings())
+        evaluator.beta = 0.5
+        try evaluator.setReference(loaded(reference, tokenizer, path: "ref"))
+        let results = try evaluator.evaluate(loaded(policy, tokenizer)).results
+
+        func logp(_ params: LlamaParameters, _ prompt: String, _ response: String) -> Double {
+            let c = ConversationTokens.encode([ChatMessage(role: "user", content: prompt), ChatMessage(role: "assistant", content: response)],
+                                              template: .chatml, tokenizer: tokenizer)
+            let lp = referenceLogProbs(params, c.tokens)
+            return (0..<lp.count).filter { c.labelled[$0 + 1] }.map { lp[$0] }.reduce(0, +)
+        }
+        var wins = 0, rewardWins = 0, margins: [Double] = []
+        for (p, c, r) in pairs {
+            let (pc, pr) = (logp(policy, p, c), logp(policy, p, r))
+            if pc > pr { wins += 1 }
+            let margin = 0.5 * ((pc - logp(reference, p, c)) - (pr - logp(reference, p, r)))
+            margins.append(margin)
+            if margin > 0 { rewardWins += 1 }
+        }
+        #expect(metric(results, "accuracy").value == Double(wins) / 4)
+        #expect(metric(results, "reward_accuracy").value == Double(rewardWins) / 4)
+        #expect(abs(metric(results, "reward_margin").value - margins.reduce(0, +) / 4) < 1e-3)
+        let p = Double(wins) / 4
+        #expect(metric(results, "accuracy").stderr == (p * (1 - p) / 3).squareRoot())
+    }
+
+    @Test func multipleChoiceAgainstFullForward() throws {
+        let tokenizer = try tinyTokenizer()
+        let params = tinyParams(tokenizer, seed: 6)
+        let dir = temporaryDirectory()
+        let path = writeLines([
+            #"{"id":"q1","question":"where sat the cat?","choices":["on the mat","on the dog and the bone","bone"],"answer":0}"#,
+            #"{"id":"q2","question":"what ate the dog?","choices":["the cat","the bone"],"answer":1}"#,
+            #"{"id":"q3","question":"are answers short?","choices":["yes","no, they are long","sometimes"],"answer":0}"#,
+        ], "mc.jsonl", in: dir)
+        let set = try EvalSet.load(path: path)
+        for (template, shots) in [(ChatTemplate?.none, 0), (ChatTemplate?.none, 1), (ChatTemplate?.some(.chatml), 2)] {
+            let settings = EvalSettings(template: template, fewShot: shots)
+            let results = try Evaluator(sets: [set], settings: settings).evaluate(loaded(params, tokenizer)).results
+            let encoded = try EncodedSet(set, tokenizer: tokenizer, settings: settings)
+            var acc = 0, accNorm = 0
+            for item in encoded.choices {
+                let ll = item.continuations.map { c in
+                    let lp = referenceLogProbs(params, item.context + c)
+                    return lp[(item.context.count - 1)...].reduce(0, +)
+                }
+                let norm = zip(ll, item.characters).map { $0 / Double($1) }
+                if ll.firstIndex(of: ll.max()!) == item.answer { acc += 1 }
+                if norm.firstIndex(of: norm.max()!) == item.answer { accNorm += 1 }
+            }
+            #expect(metric(results, "acc").value == Double(acc) / 3)
+            #expect(metric(results, "acc_norm").value == Double(accNorm) / 3)
+            #expect(metric(results, "acc").settings == "chat_template=\(template?.rawValue ?? "off") few_shot=\(shots)")
+        }
+        // By hand: without a template, the second question's one-shot context is the third question solved.
+        let oneShot = try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: nil, fewShot: 1))
+        #expect(tokenizer.decode(oneShot.choices[1].context)
+            == "Question: are answers short?\nAnswer: yes\n\nQuestion: what ate the dog?\nAnswer:")
+        #expect(oneShot.choices[1].characters == [" the cat".count, " the bone".count])
+    }
+
+    @Test func accAndAccNormDisagreeOnAConstructedItem() {
+        // Choice 0: 20 characters at -10 in all (-0.5 per character); choice 1: 3 characters at -6 (-2 per character).
+        let picks = ChoiceScoring.pick(logLikelihoods: [-10, -6], characters: [20, 3])
+        #expect(picks.acc == 1)
+        #expect(picks.accNorm == 0)
+        #expect(ChoiceScoring.pick(logLikelihoods: [-1, -1], characters: [2, 2]) == (0, 0))
+    }
+
+    @Test func generationIsGreedyUnderTemperatureZeroAndDeterministicUnderASeed() throws {
+        let tokenizer = try tinyTokenizer()
+        let params = tinyParams(tokenizer, seed: 7)
+        let dir = temporaryDirectory()
+        let path = writeLines([#"{"id":"p1","prompt":"the cat"}"#, #"{"id":"p2","prompt":"and the dog ate"}"#], "prompts.jsonl", in: dir)
+        let set = try EvalSet.load(path: path)
+        let evaluator = Evaluator(sets: [set], settings: EvalSettings())
+        evaluator.sampling = SamplingOptions(temperature: 0, maxNewTokens: 6)
+        let (results, generations) = try evaluator.evaluate(loaded(params, tokenizer))
+        #expect(generations.map(\.id) == ["p1", "p2"])
+        #expect(metric(results, "response_tokens").n == 2)
+
+        let stops = Set(["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.tokenToId($0) })
+        let encoded = try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings())
+        for (prompt, g) in zip(encoded.prompts, generations) {
+            var x = prompt, out: [Int32] = []
+            for _ in 0..<6 {
+                let v = params.config.vocabSize
+                let model = Llama(params: params, maxBatch: 1, maxSeq: x.count)
+                x.withUnsafeBufferPointer { model.forward(tokens: $0.baseAddress!, batch: 1, seq: x.count) }
+                let row = (0..<v).map { model.acts.logits[(x.count - 1) * v + $0] }
+                let next = Int32(row.firstIndex(of: row.max()!)!)
+                x.append(next)
+                if stops.contains(next) { break }
+                out.append(next)
+            }
+            #expect(g.response == tokenizer.decode(out))
+        }
+
+        evaluator.sampling = SamplingOptions(temperature: 1, maxNewTokens: 8, seed: 42)
+        let a = try evaluator.evaluate(loaded(params, tokenizer)).generations.map(\.response)
+        let b = try evaluator.evaluate(loaded(params, tokenizer)).generations.map(\.response)
+        #expect(a == b)
+    }
+
+    @Test func batchSizeOneAndEightGiveTheSameScores() throws {
+        let tokenizer = try tinyTokenizer()
+        let params = tinyParams(tokenizer, seed: 8)
+        var sequences: [ScoredSequence] = []
+        for k in 0..<13 {
+            let n = 3 + (k * 5) % 17
+            let x: [Int32] = (0..<n).map { Int32(($0 * 11 + k * 3) % tokenizer.vocabSize) }
+            sequences.append(ScoredSequence(inputs: Array(x.dropLast()), targets: (1..<n).map { $0 % 3 == 0 ? -1 : x[$0] }))
+        }
+        let one = SequenceScorer(params: params, batchSize: 1, maxSeq: 32).score(sequences)
+        let eight = SequenceScorer(params: params, batchSize: 8, maxSeq: 32).score(sequences)
+        for (a, b) in zip(one, eight) { #expect(abs(a - b) <= 1e-4 * max(1, abs(a))) }
+        // and both agree with the plain path
+        for (s, score) in zip(sequences, eight) {
+            let lp = referenceLogProbs(params, s.inputs + [s.targets.last! >= 0 ? s.targets.last! : 0])
+            let expected = zip(lp, s.targets).filter { $0.1 >= 0 }.map(\.0).reduce(0, +)
+            #expect(abs(score - expected) < 1e-3)
+        }
+    }
+}
