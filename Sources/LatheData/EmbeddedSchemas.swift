@@ -214,6 +214,15 @@ let embeddedSchemas: [String: String] = [
     "n": {
       "description": "How many examples value was computed over.",
       "type": "integer"
+    },
+    "settings": {
+      "description": "The evaluation settings that change the value, e.g. \"chat_template=off few_shot=5\".",
+      "type": "string"
+    },
+    "error": {
+      "description": "Why the checkpoint could not be evaluated; such a record has metric \"failed\", value 1 and n 0.",
+      "type": "string",
+      "minLength": 1
     }
   }
 }
