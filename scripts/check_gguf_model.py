@@ -23,6 +23,8 @@ import numpy as np
 import gguf
 from gguf.quants import dequantize
 
+from gguf_reference import llama_forward
+
 TEXT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
         "In 2024, the café sold 1,234 croissants at $3.50 each — what's the total?  Show it in Python:\n"
         "    print(1234 * 3.50)<|im_end|>\n<|im_start|>assistant\n")
@@ -45,18 +47,15 @@ def main(path):
     r = gguf.GGUFReader(path)
     arch = field(r, "general.architecture")
     assert arch == "llama", arch
-    C = field(r, "llama.embedding_length")
     L = field(r, "llama.block_count")
     NH = field(r, "llama.attention.head_count")
     NKV = field(r, "llama.attention.head_count_kv")
     THETA = field(r, "llama.rope.freq_base")
     EPS = field(r, "llama.attention.layer_norm_rms_epsilon")
-    HS = C // NH
     W = {}
     for t in r.tensors:
         shape = [int(x) for x in reversed(t.shape)]
         W[t.name] = dequantize(t.data, t.tensor_type).reshape(shape).astype(np.float32)
-    head = W.get("output.weight", W["token_embd.weight"])
 
     # Tokenisation by HF tokenizers, built from the metadata here.
     try:
@@ -81,40 +80,8 @@ def main(path):
     except ImportError:
         print("tokenisation: not checked (pip install tokenizers)")
 
-    def rmsnorm(x, w):
-        return x / np.sqrt((x * x).mean(-1, keepdims=True) + EPS) * w
-
-    freqs = THETA ** (-np.arange(0, HS, 2, dtype=np.float64) / HS)
-
-    def rope(x, heads):
-        t = x.shape[0]
-        x = x.reshape(t, heads, HS // 2, 2)
-        angle = np.arange(t)[:, None] * freqs[None, :]
-        cos, sin = np.cos(angle)[:, None, :].astype(np.float32), np.sin(angle)[:, None, :].astype(np.float32)
-        a, b = x[..., 0], x[..., 1]
-        return np.stack([a * cos - b * sin, b * cos + a * sin], -1).reshape(t, heads * HS)
-
     def forward(seq):
-        x = W["token_embd.weight"][seq]
-        t = len(seq)
-        mask = np.triu(np.full((t, t), -np.inf, dtype=np.float32), 1)
-        for l in range(L):
-            p = f"blk.{l}."
-            h = rmsnorm(x, W[p + "attn_norm.weight"])
-            q = rope(h @ W[p + "attn_q.weight"].T, NH).reshape(t, NH, HS)
-            k = rope(h @ W[p + "attn_k.weight"].T, NKV).reshape(t, NKV, HS)
-            v = (h @ W[p + "attn_v.weight"].T).reshape(t, NKV, HS)
-            out = np.empty((t, NH, HS), dtype=np.float32)
-            for hd in range(NH):
-                kv = hd // (NH // NKV)
-                s = q[:, hd] @ k[:, kv].T / np.float32(np.sqrt(HS)) + mask
-                s = np.exp(s - s.max(-1, keepdims=True))
-                out[:, hd] = (s / s.sum(-1, keepdims=True)) @ v[:, kv]
-            x = x + out.reshape(t, C) @ W[p + "attn_output.weight"].T
-            h = rmsnorm(x, W[p + "ffn_norm.weight"])
-            g = h @ W[p + "ffn_gate.weight"].T
-            x = x + (g / (1 + np.exp(-g)) * (h @ W[p + "ffn_up.weight"].T)) @ W[p + "ffn_down.weight"].T
-        return rmsnorm(x, W["output_norm.weight"]) @ head.T
+        return llama_forward(W, seq, layers=L, heads=NH, kv_heads=NKV, theta=THETA, eps=np.float32(EPS))
 
     logits = forward(ids).astype(np.float64)
     m = logits.max(-1, keepdims=True)
