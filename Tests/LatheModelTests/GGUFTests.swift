@@ -163,6 +163,41 @@ private func handBlocks() -> [(type: GGMLType, bytes: [UInt8], expected: [Float]
         #expect(permuted == hf)
     }
 
+    // Hugging Face parameters written as an F32 GGUF v2 the way llama.cpp's converter lays them out
+    // (GGUF names, Q/K rows permuted, no output.weight when tied) read back unchanged.
+    @Test(arguments: [true, false]) func parametersRoundTripThroughLlamaCppLayout(tied: Bool) throws {
+        let config = LlamaConfig(vocabSize: 12, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 2,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, ropeTheta: 500, rmsNormEps: 1e-6,
+                                 maxPositionEmbeddings: 40, tieWordEmbeddings: tied)
+        let params = LlamaParameters(config: config, seed: 3)
+        var file = GGUFBytes()
+        file.version = 2
+        file.metadata = [("general.architecture", .string("llama")), ("llama.embedding_length", .unsigned(16)),
+                         ("llama.feed_forward_length", .unsigned(24)), ("llama.block_count", .unsigned(2)),
+                         ("llama.attention.head_count", .unsigned(4)), ("llama.attention.head_count_kv", .unsigned(2)),
+                         ("llama.rope.freq_base", .float(500)), ("llama.attention.layer_norm_rms_epsilon", .float(1e-6)),
+                         ("llama.context_length", .unsigned(40)), ("llama.vocab_size", .unsigned(12))]
+        for (gguf, hf) in GGUFFile.huggingFaceNames(config) {
+            let view = params.views.first { $0.name == hf }!
+            var values = Array(params[hf])
+            if gguf.hasSuffix("attn_q.weight") || gguf.hasSuffix("attn_k.weight") {
+                let hs = config.headDim, rows = view.shape[0], c = view.shape[1], original = values
+                for r in 0..<rows {
+                    let h = r / hs, i = (r % hs) / 2, j = r % 2
+                    for col in 0..<c { values[r * c + col] = original[(h * hs + j * hs / 2 + i) * c + col] }
+                }
+            }
+            file.tensors.append((gguf, view.shape.reversed(), GGMLType.f32.rawValue, values.flatMap { GGUFBytes.le($0.bitPattern) }))
+        }
+        let gguf = try GGUFFile(data: Data(file.bytes()))
+        #expect(gguf.version == 2)
+        #expect(try gguf.llamaConfig() == config)
+        let loaded = try gguf.llamaParameters()
+        for view in params.views { #expect(Array(loaded[view.name]) == Array(params[view.name]), "\(view.name)") }
+        file.tensors.removeAll { $0.name == "blk.1.ffn_up.weight" }
+        #expect(throws: GGUFError.self) { try GGUFFile(data: Data(file.bytes())).llamaParameters() }
+    }
+
     // The fixture from scripts/make_gguf_fixture.py: config, dequantisation against gguf-py's,
     // and logits against a numpy forward that reads the file the way llama.cpp does.
     @Test func tinyLlamaFixtureMatchesNumpyForward() throws {
