@@ -247,6 +247,12 @@ private func handBlocks() -> [(type: GGMLType, bytes: [UInt8], expected: [Float]
         let other = try Tokenizer(json: try JSONParser.parse(try GGUFFile(data: Data(gpt2.bytes())).tokenizer().json))
         #expect(ids(other, "hello world 123") == ["hello", "Ġworld", "Ġ", "12", "3"])
 
+        // add_bos_token becomes a template that puts the BOS id first.
+        var withBOS = gpt2
+        withBOS.metadata = withBOS.metadata.map { ($0.0, $0.0 == "tokenizer.ggml.add_bos_token" ? .bool(true) : $0.1) }
+        let bosTokenizer = try Tokenizer(json: try JSONParser.parse(try GGUFFile(data: Data(withBOS.bytes())).tokenizer().json))
+        #expect(bosTokenizer.encode("hello").map { bosTokenizer.idToToken($0)! } == ["<|endoftext|>", "hello"])
+
         var unknown = gpt2
         unknown.metadata = unknown.metadata.map { ($0.0, $0.0 == "tokenizer.ggml.pre" ? .string("mystery") : $0.1) }
         #expect(throws: GGUFError.self) { try GGUFFile(data: Data(unknown.bytes())).tokenizer() }
