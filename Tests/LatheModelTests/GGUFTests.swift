@@ -8,6 +8,8 @@ import LatheTokenizer
 /// make themselves (independent of GGUFFile's reader).
 struct GGUFBytes {
     var metadata: [(String, GGUFValue)] = []
+    /// Entries written with an explicit value type code and payload, for the types `metadata` does not pick.
+    var rawMetadata: [(key: String, type: UInt32, payload: [UInt8])] = []
     var tensors: [(name: String, dims: [Int], type: UInt32, bytes: [UInt8])] = []
     var version: UInt32 = 3
     var alignment = 32
@@ -38,8 +40,10 @@ struct GGUFBytes {
     }
 
     func bytes() -> [UInt8] {
-        var out = Array("GGUF".utf8) + Self.le(version) + Self.le(UInt64(tensors.count)) + Self.le(UInt64(metadata.count))
+        var out = Array("GGUF".utf8) + Self.le(version) + Self.le(UInt64(tensors.count))
+        out += Self.le(UInt64(metadata.count + rawMetadata.count))
         for (key, value) in metadata { out += Self.string(key) + Self.le(Self.typeCode(value)) + Self.payload(value) }
+        for entry in rawMetadata { out += Self.string(entry.key) + Self.le(entry.type) + entry.payload }
         var offset = 0
         var offsets: [Int] = []
         for t in tensors {
@@ -121,6 +125,29 @@ private func handBlocks() -> [(type: GGMLType, bytes: [UInt8], expected: [Float]
             #expect(b.bytes.count == b.type.blockBytes * b.expected.count / b.type.blockSize)
             #expect(try gguf.read("t.\(b.type)") == b.expected, "\(b.type)")
         }
+    }
+
+    // One value of each of GGUF's 13 value types, bytes written by hand.
+    @Test func readsEveryMetadataValueType() throws {
+        var file = GGUFBytes()
+        file.rawMetadata = [
+            ("u8", 0, [200]), ("i8", 1, [0xFE]), ("u16", 2, [0x34, 0x12]), ("i16", 3, [0xFF, 0xFF]),
+            ("u32", 4, GGUFBytes.le(UInt32(70_000))), ("i32", 5, GGUFBytes.le(Int32(-5))),
+            ("f32", 6, GGUFBytes.le(Float(0.1).bitPattern)), ("bool", 7, [1]), ("str", 8, GGUFBytes.string("héllo")),
+            ("arr", 9, GGUFBytes.le(UInt32(2)) + GGUFBytes.le(UInt64(2)) + [7, 0, 9, 0]),
+            ("u64", 10, GGUFBytes.le(UInt64(1) << 40)), ("i64", 11, GGUFBytes.le(Int64(-1) << 40)),
+            ("f64", 12, GGUFBytes.le(Double(2.5).bitPattern)),
+        ]
+        let gguf = try GGUFFile(data: Data(file.bytes()))
+        #expect(gguf.metadata.map(\.key) == file.rawMetadata.map(\.key))
+        #expect(gguf["u8"] == .unsigned(200) && gguf["i8"] == .signed(-2) && gguf["u16"] == .unsigned(0x1234))
+        #expect(gguf["i16"] == .signed(-1) && gguf["u32"] == .unsigned(70_000) && gguf["i32"]?.int == -5)
+        #expect(gguf["f32"] == .float(0.1) && gguf["bool"] == .bool(true) && gguf["str"] == .string("héllo"))
+        #expect(gguf["arr"] == .array([.unsigned(7), .unsigned(9)]) && gguf["u64"]?.int == 1 << 40)
+        #expect(gguf["i64"] == .signed(-(1 << 40)) && gguf["f64"]?.double == 2.5)
+        var bad = GGUFBytes()
+        bad.rawMetadata = [("x", 13, [0])]
+        #expect(throws: GGUFError.self) { try GGUFFile(data: Data(bad.bytes())) }
     }
 
     @Test func rejectsBadFilesWithReasons() throws {
