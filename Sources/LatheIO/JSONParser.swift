@@ -103,6 +103,9 @@ public struct JSONParser {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         pos += 1
         var object = JSONObject()
+        // Past a handful of keys the duplicate check hashes; a linear scan made a 49k-entry
+        // tokenizer vocabulary quadratic (over a minute).
+        var seen: Set<String>? = nil
         skipWhitespace()
         if pos < end && base[pos] == UInt8(ascii: "}") {
             pos += 1
@@ -115,7 +118,9 @@ public struct JSONParser {
             }
             let keyOffset = pos
             let key = try parseString()
-            if object.keys.contains(key) { throw error("duplicate key \"\(key)\"", at: keyOffset) }
+            if object.count == 16 { seen = Set(object.keys) }
+            if seen.map({ $0.contains(key) }) ?? object.keys.contains(key) { throw error("duplicate key \"\(key)\"", at: keyOffset) }
+            seen?.insert(key)
             skipWhitespace()
             guard pos < end, base[pos] == UInt8(ascii: ":") else {
                 throw error(pos < end ? "unexpected \(describeByte(base[pos])): expected ':'" : "unexpected end of input: expected ':'")
