@@ -15,6 +15,8 @@ import gguf
 from gguf import GGMLQuantizationType as Q
 from gguf.quants import dequantize, quantize
 
+from gguf_reference import llama_forward
+
 OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "gguf")
 C, I, L, NH, NKV, CTX, THETA, EPS = 64, 256, 2, 4, 2, 64, 10000.0, 1e-5
 HS = C // NH
@@ -124,48 +126,8 @@ writer.write_tensors_to_file()
 writer.close()
 
 
-def rmsnorm(x, w):
-    return x / np.sqrt((x * x).mean(-1, keepdims=True) + EPS) * w
-
-
-def rope_interleaved(x, heads):
-    # llama.cpp's "normal" rotary mode: dimensions 2i and 2i+1 of each head rotate together.
-    t = x.shape[0]
-    x = x.reshape(t, heads, HS // 2, 2)
-    freqs = THETA ** (-np.arange(0, HS, 2) / HS)
-    angle = np.arange(t)[:, None] * freqs[None, :]
-    cos, sin = np.cos(angle)[:, None, :], np.sin(angle)[:, None, :]
-    a, b = x[..., 0], x[..., 1]
-    return np.stack([a * cos - b * sin, b * cos + a * sin], -1).reshape(t, heads * HS)
-
-
-def forward(ids):
-    w = weights
-    x = w["token_embd.weight"][ids]
-    t = len(ids)
-    for l in range(L):
-        p = f"blk.{l}."
-        h = rmsnorm(x, w[p + "attn_norm.weight"])
-        q = rope_interleaved(h @ w[p + "attn_q.weight"].T, NH).reshape(t, NH, HS)
-        k = rope_interleaved(h @ w[p + "attn_k.weight"].T, NKV).reshape(t, NKV, HS)
-        v = (h @ w[p + "attn_v.weight"].T).reshape(t, NKV, HS)
-        out = np.zeros((t, NH, HS))
-        for head in range(NH):
-            kv = head // (NH // NKV)
-            scores = q[:, head] @ k[:, kv].T / np.sqrt(HS)
-            scores[np.triu_indices(t, 1)] = -np.inf
-            probs = np.exp(scores - scores.max(-1, keepdims=True))
-            probs /= probs.sum(-1, keepdims=True)
-            out[:, head] = probs @ v[:, kv]
-        x = x + out.reshape(t, C) @ w[p + "attn_output.weight"].T
-        h = rmsnorm(x, w[p + "ffn_norm.weight"])
-        g = h @ w[p + "ffn_gate.weight"].T
-        x = x + (g / (1 + np.exp(-g)) * (h @ w[p + "ffn_up.weight"].T)) @ w[p + "ffn_down.weight"].T
-    return rmsnorm(x, w["output_norm.weight"]) @ w["output.weight"].T
-
-
 ids = [258, 5, 200, 71, 33, 264, 100, 7, 12, 150]
-logits = forward(np.array(ids))
+logits = llama_forward(weights, ids, layers=L, heads=NH, kv_heads=NKV, theta=THETA, eps=EPS)
 with open(os.path.join(OUT, "tiny-llama.expected.json"), "w") as f:
     json.dump({"tokens": ids, "vocab": V, "logits": [[float("%.7g" % v) for v in row] for row in logits],
                "first_block": first_blocks}, f)

@@ -103,6 +103,8 @@ public struct JSONParser {
         guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         pos += 1
         var object = JSONObject()
+        // Past a handful of keys the duplicate check hashes; a linear scan made a 49k-entry
+        // tokenizer vocabulary quadratic (over a minute).
         skipWhitespace()
         if pos < end && base[pos] == UInt8(ascii: "}") {
             pos += 1

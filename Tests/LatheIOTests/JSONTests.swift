@@ -113,6 +113,11 @@ private func parseError(_ text: String) -> JSONError? { parseError(Array(text.ut
         let error = parseError(#"{"a":1,"b":2,"a":3}"#)
         #expect(error?.message == "duplicate key \"a\"")
         #expect(error?.offset == 13)
+        // Large objects check duplicates by hashing: the same answers on both sides of the switch.
+        let many = (0..<40).map { "\"k\($0)\":\($0)" }
+        #expect(try parse("{" + many.joined(separator: ",") + "}").object?.count == 40)
+        #expect(parseError("{" + (many + [#""k3":0"#]).joined(separator: ",") + "}")?.message == "duplicate key \"k3\"")
+        #expect(parseError("{" + (Array(many.prefix(10)) + [#""k3":0"#]).joined(separator: ",") + "}") != nil)
     }
 
     @Test func errorOffsetsPointAtTheProblem() {

@@ -8,6 +8,8 @@ import LatheTokenizer
 /// make themselves (independent of GGUFFile's reader).
 struct GGUFBytes {
     var metadata: [(String, GGUFValue)] = []
+    /// Entries written with an explicit value type code and payload, for the types `metadata` does not pick.
+    var rawMetadata: [(key: String, type: UInt32, payload: [UInt8])] = []
     var tensors: [(name: String, dims: [Int], type: UInt32, bytes: [UInt8])] = []
     var version: UInt32 = 3
     var alignment = 32
@@ -38,8 +40,10 @@ struct GGUFBytes {
     }
 
     func bytes() -> [UInt8] {
-        var out = Array("GGUF".utf8) + Self.le(version) + Self.le(UInt64(tensors.count)) + Self.le(UInt64(metadata.count))
+        var out = Array("GGUF".utf8) + Self.le(version) + Self.le(UInt64(tensors.count))
+        out += Self.le(UInt64(metadata.count + rawMetadata.count))
         for (key, value) in metadata { out += Self.string(key) + Self.le(Self.typeCode(value)) + Self.payload(value) }
+        for entry in rawMetadata { out += Self.string(entry.key) + Self.le(entry.type) + entry.payload }
         var offset = 0
         var offsets: [Int] = []
         for t in tensors {
@@ -123,6 +127,29 @@ private func handBlocks() -> [(type: GGMLType, bytes: [UInt8], expected: [Float]
         }
     }
 
+    // One value of each of GGUF's 13 value types, bytes written by hand.
+    @Test func readsEveryMetadataValueType() throws {
+        var file = GGUFBytes()
+        file.rawMetadata = [
+            ("u8", 0, [200]), ("i8", 1, [0xFE]), ("u16", 2, [0x34, 0x12]), ("i16", 3, [0xFF, 0xFF]),
+            ("u32", 4, GGUFBytes.le(UInt32(70_000))), ("i32", 5, GGUFBytes.le(Int32(-5))),
+            ("f32", 6, GGUFBytes.le(Float(0.1).bitPattern)), ("bool", 7, [1]), ("str", 8, GGUFBytes.string("héllo")),
+            ("arr", 9, GGUFBytes.le(UInt32(2)) + GGUFBytes.le(UInt64(2)) + [7, 0, 9, 0]),
+            ("u64", 10, GGUFBytes.le(UInt64(1) << 40)), ("i64", 11, GGUFBytes.le(Int64(-1) << 40)),
+            ("f64", 12, GGUFBytes.le(Double(2.5).bitPattern)),
+        ]
+        let gguf = try GGUFFile(data: Data(file.bytes()))
+        #expect(gguf.metadata.map(\.key) == file.rawMetadata.map(\.key))
+        #expect(gguf["u8"] == .unsigned(200) && gguf["i8"] == .signed(-2) && gguf["u16"] == .unsigned(0x1234))
+        #expect(gguf["i16"] == .signed(-1) && gguf["u32"] == .unsigned(70_000) && gguf["i32"]?.int == -5)
+        #expect(gguf["f32"] == .float(0.1) && gguf["bool"] == .bool(true) && gguf["str"] == .string("héllo"))
+        #expect(gguf["arr"] == .array([.unsigned(7), .unsigned(9)]) && gguf["u64"]?.int == 1 << 40)
+        #expect(gguf["i64"] == .signed(-(1 << 40)) && gguf["f64"]?.double == 2.5)
+        var bad = GGUFBytes()
+        bad.rawMetadata = [("x", 13, [0])]
+        #expect(throws: GGUFError.self) { try GGUFFile(data: Data(bad.bytes())) }
+    }
+
     @Test func rejectsBadFilesWithReasons() throws {
         func message(_ bytes: [UInt8]) -> String {
             do { _ = try GGUFFile(data: Data(bytes), path: "m.gguf"); return "" } catch { return error.message }
@@ -161,6 +188,41 @@ private func handBlocks() -> [(type: GGMLType, bytes: [UInt8], expected: [Float]
             GGUFFile.unpermuteRotaryRows($0.baseAddress!, heads: heads, headDim: hs, columns: c)
         }
         #expect(permuted == hf)
+    }
+
+    // Hugging Face parameters written as an F32 GGUF v2 the way llama.cpp's converter lays them out
+    // (GGUF names, Q/K rows permuted, no output.weight when tied) read back unchanged.
+    @Test(arguments: [true, false]) func parametersRoundTripThroughLlamaCppLayout(tied: Bool) throws {
+        let config = LlamaConfig(vocabSize: 12, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 2,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, ropeTheta: 500, rmsNormEps: 1e-6,
+                                 maxPositionEmbeddings: 40, tieWordEmbeddings: tied)
+        let params = LlamaParameters(config: config, seed: 3)
+        var file = GGUFBytes()
+        file.version = 2
+        file.metadata = [("general.architecture", .string("llama")), ("llama.embedding_length", .unsigned(16)),
+                         ("llama.feed_forward_length", .unsigned(24)), ("llama.block_count", .unsigned(2)),
+                         ("llama.attention.head_count", .unsigned(4)), ("llama.attention.head_count_kv", .unsigned(2)),
+                         ("llama.rope.freq_base", .float(500)), ("llama.attention.layer_norm_rms_epsilon", .float(1e-6)),
+                         ("llama.context_length", .unsigned(40)), ("llama.vocab_size", .unsigned(12))]
+        for (gguf, hf) in GGUFFile.huggingFaceNames(config) {
+            let view = params.views.first { $0.name == hf }!
+            var values = Array(params[hf])
+            if gguf.hasSuffix("attn_q.weight") || gguf.hasSuffix("attn_k.weight") {
+                let hs = config.headDim, rows = view.shape[0], c = view.shape[1], original = values
+                for r in 0..<rows {
+                    let h = r / hs, i = (r % hs) / 2, j = r % 2
+                    for col in 0..<c { values[r * c + col] = original[(h * hs + j * hs / 2 + i) * c + col] }
+                }
+            }
+            file.tensors.append((gguf, view.shape.reversed(), GGMLType.f32.rawValue, values.flatMap { GGUFBytes.le($0.bitPattern) }))
+        }
+        let gguf = try GGUFFile(data: Data(file.bytes()))
+        #expect(gguf.version == 2)
+        #expect(try gguf.llamaConfig() == config)
+        let loaded = try gguf.llamaParameters()
+        for view in params.views { #expect(Array(loaded[view.name]) == Array(params[view.name]), "\(view.name)") }
+        file.tensors.removeAll { $0.name == "blk.1.ffn_up.weight" }
+        #expect(throws: GGUFError.self) { try GGUFFile(data: Data(file.bytes())).llamaParameters() }
     }
 
     // The fixture from scripts/make_gguf_fixture.py: config, dequantisation against gguf-py's,
@@ -211,6 +273,12 @@ private func handBlocks() -> [(type: GGMLType, bytes: [UInt8], expected: [Float]
             .filter { $0.0.hasPrefix("tokenizer.") }
         let other = try Tokenizer(json: try JSONParser.parse(try GGUFFile(data: Data(gpt2.bytes())).tokenizer().json))
         #expect(ids(other, "hello world 123") == ["hello", "Ġworld", "Ġ", "12", "3"])
+
+        // add_bos_token becomes a template that puts the BOS id first.
+        var withBOS = gpt2
+        withBOS.metadata = withBOS.metadata.map { ($0.0, $0.0 == "tokenizer.ggml.add_bos_token" ? .bool(true) : $0.1) }
+        let bosTokenizer = try Tokenizer(json: try JSONParser.parse(try GGUFFile(data: Data(withBOS.bytes())).tokenizer().json))
+        #expect(bosTokenizer.encode("hello").map { bosTokenizer.idToToken($0)! } == ["<|endoftext|>", "hello"])
 
         var unknown = gpt2
         unknown.metadata = unknown.metadata.map { ($0.0, $0.0 == "tokenizer.ggml.pre" ? .string("mystery") : $0.1) }

@@ -173,6 +173,34 @@ private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         expectClose(kept(.init(temperature: 2)), Dictionary(uniqueKeysWithValues: roots.enumerated().map { (Int32($0.offset), $0.element / sum) }))
     }
 
+    // The candidate-floor shortcut against a plain full sort over a 3000-token vocabulary.
+    @Test func distributionEqualsFullSortReference() {
+        var rng = SplitMix64(seed: 8)
+        let logits = (0..<3000).map { _ in Float(rng.nextGaussian() * 4) }
+        func reference(_ o: SamplingOptions) -> [(Int32, Double)] {
+            let m = Double(logits.max()!)
+            let p = logits.map { exp((Double($0) - m) / o.temperature) }
+            let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+            var kept = Array(order.prefix(o.topK > 0 ? o.topK : order.count))
+            let mass = kept.map { p[$0] }.reduce(0, +)
+            var cumulative = 0.0
+            if o.topP < 1, let cut = kept.firstIndex(where: { cumulative += p[$0]; return cumulative >= o.topP * mass }) {
+                kept = Array(kept[...cut])
+            }
+            kept = kept.enumerated().filter { $0.offset == 0 || p[$0.element] >= o.minP * p[kept[0]] }.map(\.element)
+            let keptMass = kept.map { p[$0] }.reduce(0, +)
+            return kept.map { (Int32($0), p[$0] / keptMass) }
+        }
+        for o in [SamplingOptions(), SamplingOptions(topK: 40), SamplingOptions(topK: 2900), SamplingOptions(topP: 0.9),
+                  SamplingOptions(temperature: 3, topP: 0.999), SamplingOptions(minP: 0.05), SamplingOptions(minP: 1e-9),
+                  SamplingOptions(temperature: 0.5, topK: 50, topP: 0.8, minP: 0.1)] {
+            let got = logits.withUnsafeBufferPointer { Sampler.distribution($0, options: o) }
+            let want = reference(o)
+            #expect(got.map(\.token) == want.map(\.0), "\(o)")
+            #expect(zip(got, want).allSatisfy { abs($0.probability - $1.1) < 1e-9 }, "\(o)")
+        }
+    }
+
     // Empirical frequencies of 20 000 draws against the intended distribution: Pearson's χ² below
     // the 0.999 quantile for its degrees of freedom. The seed is fixed, so the outcome is too.
     @Test(arguments: [SamplingOptions(seed: 1), SamplingOptions(temperature: 0.7, seed: 2), SamplingOptions(topK: 3, seed: 3),

@@ -83,27 +83,42 @@ public enum Sampler {
         for x in logits { m = max(m, x) }
         var probs = [Double](repeating: 0, count: logits.count)
         for j in 0..<logits.count { probs[j] = exp((Double(logits[j]) - Double(m)) / t) }
-        var order = Array(0..<logits.count)
-        order.sort { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
-        var kept = options.topK > 0 ? min(options.topK, order.count) : order.count
-        var mass = 0.0
-        for j in 0..<kept { mass += probs[order[j]] }
-        if options.topP < 1 {
-            // the shortest prefix whose share of the top-k mass reaches p
-            var cumulative = 0.0, cut = kept
-            for j in 0..<kept {
-                cumulative += probs[order[j]]
-                if cumulative >= options.topP * mass { cut = j + 1; break }
+        var total = 0.0
+        for p in probs { total += p }
+        // Sorting the whole vocabulary for every token is the slow part, so only tokens at least
+        // `floor` times as likely as the most likely one (whose weight is 1) are sorted. Every token
+        // left out is less likely than every token sorted, so when the filters cut inside the
+        // sorted ones the result is a full sort's; otherwise the floor is lowered, down to 0.
+        var floor = 1e-4
+        while true {
+            let complete = floor == 0
+            var order = complete ? Array(0..<logits.count) : (0..<logits.count).filter { probs[$0] >= floor }
+            order.sort { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
+            var kept = options.topK > 0 ? min(options.topK, order.count) : order.count
+            if options.topP < 1 {
+                var mass = total
+                if options.topK > 0 {
+                    mass = 0
+                    for j in 0..<kept { mass += probs[order[j]] }
+                }
+                // the shortest prefix whose share of the (top-k) mass reaches p
+                var cumulative = 0.0
+                for j in 0..<kept {
+                    cumulative += probs[order[j]]
+                    if cumulative >= options.topP * mass { kept = j + 1; break }
+                }
             }
-            kept = cut
+            if options.minP > 0 {
+                let threshold = options.minP * probs[order[0]]
+                while kept > 1 && probs[order[kept - 1]] < threshold { kept -= 1 }
+            }
+            if complete || kept < order.count {
+                var keptMass = 0.0
+                for j in 0..<kept { keptMass += probs[order[j]] }
+                return (0..<kept).map { (Int32(order[$0]), probs[order[$0]] / keptMass) }
+            }
+            floor = floor > 1e-16 ? floor * 1e-4 : 0
         }
-        if options.minP > 0 {
-            let threshold = options.minP * probs[order[0]]
-            while kept > 1 && probs[order[kept - 1]] < threshold { kept -= 1 }
-        }
-        var keptMass = 0.0
-        for j in 0..<kept { keptMass += probs[order[j]] }
-        return (0..<kept).map { (Int32(order[$0]), probs[order[$0]] / keptMass) }
     }
 
     /// One token drawn from `distribution(logits, options)` with `rng`.
