@@ -19,7 +19,7 @@ struct ClassHints {
             // A slug (`sharing-with-a-single-developer`) is made from a heading's words, not a role.
             if tokens.count >= 4 { continue }
             for token in tokens {
-                switch Self.classify(String(decoding: token, as: UTF8.self)) {
+                switch Self.classify(token) {
                 case .content: positive = true
                 case .furniture: negative = true; named = true
                 case .strongFurniture: negative = true; named = true; strong = true
@@ -45,11 +45,24 @@ struct ClassHints {
         (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
     }
 
-    private static func classify(_ s: String) -> Kind {
-        if let kind = exact[s] { return kind }
-        for (prefix, kind) in prefixes where s.hasPrefix(prefix) { return kind }
-        for (part, kind) in contains where s.contains(part) { return kind }
+    /// A token is lower-case ASCII letters and digits, so prefixes and parts are compared as
+    /// bytes (String's `contains` goes through Foundation and was a tenth of extraction time).
+    private static func classify(_ token: Slice<UnsafeBufferPointer<UInt8>>) -> Kind {
+        if let kind = exact[String(decoding: token, as: UTF8.self)] { return kind }
+        for (prefix, kind) in prefixBytes where token.starts(with: prefix) { return kind }
+        for (part, kind) in partBytes where Self.contains(token, part) { return kind }
         return .none
+    }
+
+    private static func contains(_ token: Slice<UnsafeBufferPointer<UInt8>>, _ part: [UInt8]) -> Bool {
+        guard token.count >= part.count, let first = part.first else { return part.isEmpty }
+        var i = token.startIndex
+        let last = token.endIndex - part.count
+        while i <= last {
+            if token[i] == first && token[i..<(i + part.count)].elementsEqual(part) { return true }
+            i += 1
+        }
+        return false
     }
 
     private static let exact: [String: Kind] = {
@@ -81,8 +94,11 @@ struct ClassHints {
         ("postbody", .content), ("posttext", .content), ("maincontent", .content), ("bodytext", .content),
     ]
 
-    private static let contains: [(String, Kind)] = [
+    private static let parts: [(String, Kind)] = [
         ("articlebody", .content), ("storybody", .content), ("entrycontent", .content),
         ("comment", .strongFurniture), ("sidebar", .strongFurniture), ("newsletter", .strongFurniture),
     ]
+
+    private static let prefixBytes = prefixes.map { (Array($0.0.utf8), $0.1) }
+    private static let partBytes = parts.map { (Array($0.0.utf8), $0.1) }
 }
