@@ -11,30 +11,74 @@ struct ClassHints {
     /// Meant to be invisible (`hidden`, `sr-only`, `d-none`).
     var hidden = false
 
-    /// Adds what one attribute value (lower-cased bytes) says.
+    /// Adds what one attribute value (lower-cased bytes) says. Walks the bytes in place: the
+    /// splits into arrays of words and tokens this replaced were most of its cost.
     mutating func add(_ value: UnsafeBufferPointer<UInt8>) {
         var positive = false, negative = false, strong = false, named = false
-        for word in value.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A }) {
-            let tokens = word.split(whereSeparator: { !Self.isAlnum($0) })
+        let n = value.count
+        var start = 0
+        while start < n {
+            // One word: a run of bytes between spaces, tabs and newlines.
+            guard !Self.isSpace(value[start]) else {
+                start += 1
+                continue
+            }
+            var end = start
+            while end < n && !Self.isSpace(value[end]) { end += 1 }
+            let word = value[start..<end]
+            start = end
             // A slug (`sharing-with-a-single-developer`) is made from a heading's words, not a role.
-            if tokens.count >= 4 { continue }
-            for token in tokens {
-                switch Self.classify(token) {
+            if Self.tokenCount(word) >= 4 { continue }
+            var i = word.startIndex
+            while i < word.endIndex {
+                guard Self.isAlnum(word[i]) else {
+                    i += 1
+                    continue
+                }
+                var j = i
+                while j < word.endIndex && Self.isAlnum(word[j]) { j += 1 }
+                switch Self.classify(word[i..<j]) {
                 case .content: positive = true
                 case .furniture: negative = true; named = true
                 case .strongFurniture: negative = true; named = true; strong = true
                 case .weak: negative = true
                 case .none: break
                 }
+                i = j
             }
         }
-        // Hiding classes count only as whole words: `hidden-xs` hides on phones only.
-        for word in value.split(separator: 0x20) where Self.hidingWords.contains(String(decoding: word, as: UTF8.self)) { hidden = true }
+        // Hiding classes count only as whole words (split at spaces): `hidden-xs` hides on phones only.
+        start = 0
+        while start <= n && !hidden {
+            var end = start
+            while end < n && value[end] != 0x20 { end += 1 }
+            if end - start <= Self.longestHidingWord, Self.hidingWords.contains(String(decoding: value[start..<end], as: UTF8.self)) {
+                hidden = true
+            }
+            start = end + 1
+        }
         // `article-body pagination-first` is content; `comment-body` is still comments.
         if strong || (named && !positive) { furniture = true }
         if positive { weight += 25 }
         if negative { weight -= 25 }
     }
+
+    @inline(__always)
+    private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A }
+
+    /// Runs of letters and digits in `word`.
+    private static func tokenCount(_ word: Slice<UnsafeBufferPointer<UInt8>>) -> Int {
+        var count = 0
+        var inToken = false
+        for b in word {
+            let alnum = isAlnum(b)
+            if alnum && !inToken { count += 1 }
+            inToken = alnum
+        }
+        return count
+    }
+
+    private static let longestHidingWord = hidingWords.map(\.utf8.count).max()!
 
     private static let hidingWords: Set<String> = ["hidden", "hide", "invisible", "sr-only", "visually-hidden", "visuallyhidden",
                                                    "screen-reader-text", "d-none", "is-hidden", "u-hidden", "offscreen", "element-invisible"]
