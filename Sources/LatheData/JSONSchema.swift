@@ -129,6 +129,15 @@ final class SchemaNode: Sendable {
         /// nil for a name that is only `required`, with no schema under `properties`.
         let link: Link?
         var schema: SchemaNode? { link?.node }
+        /// The name's UTF-8, for `ByteMatcher`, which compares keys as they are in the line.
+        let utf8: [UInt8]
+
+        init(name: String, isASCII: Bool, link: Link?) {
+            self.name = name
+            self.isASCII = isASCII
+            self.link = link
+            utf8 = Array(name.utf8)
+        }
     }
 
     let checks: Checks

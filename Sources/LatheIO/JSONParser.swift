@@ -323,20 +323,10 @@ public struct JSONParser {
     }
 
     private mutating func readHex4(_ escapeStart: Int) throws(JSONError) -> UInt32 {
-        guard end - pos >= 4 else { throw error("truncated \\u escape", at: escapeStart) }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let b = base[pos]
-            let digit: UInt8
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-            default: throw error("invalid \\u escape: expected four hex digits", at: escapeStart)
-            }
-            value = value << 4 | UInt32(digit)
-            pos += 1
+        guard end - pos >= 4, let value = hexValue4(base + pos) else {
+            throw error(end - pos >= 4 ? "invalid \\u escape: expected four hex digits" : "truncated \\u escape", at: escapeStart)
         }
+        pos += 4
         return value
     }
 
@@ -362,29 +352,58 @@ public struct JSONParser {
 
 /// The offset of the first byte that starts an invalid UTF-8 sequence (or `bytes.count`).
 public func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    guard let base = bytes.baseAddress else { return 0 }
     var i = 0
     let n = bytes.count
     while i < n {
-        let b = bytes[i]
-        let length: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        switch b {
-        case 0..<0x80: i += 1; continue
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return i
+        if base[i] < 0x80 {
+            i += 1
+            continue
         }
-        guard i + length <= n else { return i }
-        guard bytes[i + 1] >= low && bytes[i + 1] <= high else { return i }
-        for k in 2..<length where bytes[i + k] & 0xC0 != 0x80 { return i }
+        guard let length = utf8SequenceLength(base + i, available: n - i) else { return i }
         i += length
     }
     return n
+}
+
+/// The length of the well-formed UTF-8 sequence at `p`, whose first byte is not ASCII, with
+/// `available` bytes readable; nil when it is not well formed (overlong forms, surrogates and
+/// values past U+10FFFF included).
+@inlinable @inline(__always)
+public func utf8SequenceLength(_ p: UnsafePointer<UInt8>, available: Int) -> Int? {
+    let length: Int
+    var low: UInt8 = 0x80, high: UInt8 = 0xBF
+    switch p[0] {
+    case 0xC2...0xDF: length = 2
+    case 0xE0: length = 3; low = 0xA0
+    case 0xE1...0xEC, 0xEE...0xEF: length = 3
+    case 0xED: length = 3; high = 0x9F
+    case 0xF0: length = 4; low = 0x90
+    case 0xF1...0xF3: length = 4
+    case 0xF4: length = 4; high = 0x8F
+    default: return nil
+    }
+    guard available >= length, p[1] >= low && p[1] <= high else { return nil }
+    for k in 2..<length where p[k] & 0xC0 != 0x80 { return nil }
+    return length
+}
+
+/// The value of the four hex digits at `p` (those of a `\u` escape), or nil.
+@inlinable @inline(__always)
+public func hexValue4(_ p: UnsafePointer<UInt8>) -> UInt32? {
+    var value: UInt32 = 0
+    for i in 0..<4 {
+        let b = p[i]
+        let digit: UInt8
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+        value = value << 4 | UInt32(digit)
+    }
+    return value
 }
 
 extension String {

@@ -176,6 +176,9 @@ struct BatchResult: Sendable {
 /// Stateful stages run with `jobs: 1` or do their stateful part in `finish`.
 public enum JSONLinesPipeline {
     public typealias Transform = @Sendable (JSONValue, SourceLocation) throws -> [Outcome]
+    /// Says yes to a line (without its newline) that `transform` would keep unchanged, from its
+    /// bytes alone; no is "parse it and ask `transform`".
+    public typealias RawAcceptor = @Sendable (UnsafeRawBufferPointer) -> Bool
 
     /// What a run did, and its first drops when `keepFirstDrops` asked for them.
     public struct Result: Sendable {
@@ -183,14 +186,17 @@ public enum JSONLinesPipeline {
         public var firstDrops: [DropReport]
     }
 
+    ///
+    /// `acceptsUnparsed` is a fast path for when kept records go nowhere (`discardsOutput`):
+    /// lines it says yes to are counted as kept without being parsed (validate's byte-level check).
     @discardableResult
-    public static func run(_ config: PipelineConfig, keepFirstDrops: Int = 0, transform: @escaping Transform,
-                           finish: ((RecordSink) throws -> Void)? = nil) throws -> Result {
+    public static func run(_ config: PipelineConfig, keepFirstDrops: Int = 0, acceptsUnparsed: RawAcceptor? = nil,
+                           transform: @escaping Transform, finish: ((RecordSink) throws -> Void)? = nil) throws -> Result {
         try checkInputsExist(config.inputs)
         let sink = try RecordSink(config: config)
         sink.keepFirstDrops = keepFirstDrops
         do {
-            try stream(config, into: sink, transform: transform)
+            try stream(config, into: sink, acceptsUnparsed: config.discardsOutput ? acceptsUnparsed : nil, transform: transform)
             try finish?(sink)
         } catch {
             try? sink.finish()
@@ -208,7 +214,8 @@ public enum JSONLinesPipeline {
         }
     }
 
-    static func stream(_ config: PipelineConfig, into sink: RecordSink, transform: @escaping Transform) throws {
+    static func stream(_ config: PipelineConfig, into sink: RecordSink, acceptsUnparsed: RawAcceptor?,
+                       transform: @escaping Transform) throws {
         let rejectsWanted = config.rejectsPath != nil
         let keep = sink.keepFirstDrops
         let onError = config.onError
@@ -216,7 +223,8 @@ public enum JSONLinesPipeline {
         let discardKept = config.discardsOutput
         try streamBatches(config, into: sink, work: { batch in
             process(batch, transform: transform, onError: onError, maxDepth: maxDepth,
-                    rejectsWanted: rejectsWanted, keepFirstDrops: keep, discardKept: discardKept)
+                    rejectsWanted: rejectsWanted, keepFirstDrops: keep, discardKept: discardKept,
+                    acceptsUnparsed: acceptsUnparsed)
         }, consume: { result in
             try sink.absorb(result)
             if let error = result.error { throw error }
@@ -327,13 +335,18 @@ public enum JSONLinesPipeline {
     }
 
     static func process(_ batch: LineBatch, transform: Transform, onError: OnError, maxDepth: Int,
-                        rejectsWanted: Bool, keepFirstDrops: Int, discardKept: Bool = false) -> BatchResult {
+                        rejectsWanted: Bool, keepFirstDrops: Int, discardKept: Bool = false,
+                        acceptsUnparsed: RawAcceptor? = nil) -> BatchResult {
         var result = BatchResult()
         if !discardKept { result.output.reserveCapacity(batch.bytes.count + batch.bytes.count / 8) }
         for i in 0..<batch.count {
             let location = batch.location(i)
             result.stats.recordsIn += 1
             result.stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
+            if let acceptsUnparsed, batch.withLine(i, acceptsUnparsed) {
+                result.stats.recordsOut += 1
+                continue
+            }
             do {
                 let record = try batch.parseLine(i, maxDepth: maxDepth)
                 for outcome in try transform(record, location) {

@@ -48,7 +48,8 @@ struct Validate: ParsableCommand {
             if io.output == nil { config.output = "/dev/null" }
             let check = try kind.checker()
             let reason = "invalid_" + kind.rawValue.replacingOccurrences(of: "-", with: "_")
-            let result = try JSONLinesPipeline.run(config, keepFirstDrops: maxErrors) { record, _ in
+            let fast = try kind.byteChecker(maxDepth: config.maxDepth)
+            let result = try JSONLinesPipeline.run(config, keepFirstDrops: maxErrors, acceptsUnparsed: fast) { record, _ in
                 if let problem = check(record) {
                     return [.drop(record, reason: reason, detail: .string(problem))]
                 }
@@ -80,6 +81,16 @@ enum ValidationKind: String, CaseIterable, ExpressibleByArgument {
             guard let first = violations.first else { return nil }
             return "\(first.path): \(first.message)" + (violations.count > 1 ? " (and \(violations.count - 1) more)" : "")
         }
+    }
+}
+
+extension ValidationKind {
+    /// The byte-level fast path (`JSONSchema.accepts(line:)`): yes is certain, no sends the
+    /// line through `checker()` for the verdict and the message. nil for `json`.
+    func byteChecker(maxDepth: Int) throws -> JSONLinesPipeline.RawAcceptor? {
+        guard let recordKind = RecordKind(rawValue: rawValue) else { return nil }
+        let schema = try recordKind.loadSchema()
+        return { line in schema.accepts(line: line, maxDepth: maxDepth) }
     }
 }
 

@@ -7,6 +7,9 @@ func violations(_ schema: JSONSchema, _ instance: String, maxViolations: Int = J
     let value = try JSONParser.parse(instance)
     let found = schema.validate(value, maxViolations: maxViolations)
     #expect(schema.isValid(value) == found.isEmpty, "isValid and validate disagree on \(instance)")
+    // The byte-level fast path may pass a value on to the full path, but never accept a bad one.
+    let accepted = Array(instance.utf8).withUnsafeBytes { schema.accepts(line: $0) }
+    #expect(!accepted || found.isEmpty, "accepts(line:) passed an invalid value: \(instance)")
     return found
 }
 
@@ -251,4 +254,44 @@ func unsupportedOrMalformedSchemaIsRejected(_ testCase: BadSchemaCase) {
     let schema = try JSONSchema(json: ##"{"$defs":{"list":{"type":"array","items":{"$ref":"#/$defs/list"}}},"$ref":"#/$defs/list"}"##)
     #expect(try violations(schema, "[[],[[]]]").isEmpty)
     #expect(try violations(schema, "[[],[[1]]]").map(\.path) == ["$[1][0][0]"])
+}
+
+/// The byte-level fast path: takes the common valid records itself, and says no to every
+/// text the parser refuses.
+@Test func byteMatcherAcceptsValidRecordsAndRefusesBadJSON() throws {
+    let schema = RecordKind.document.schema
+    func accepts(_ bytes: [UInt8], maxDepth: Int = JSONParser.defaultMaxDepth) -> Bool {
+        bytes.withUnsafeBytes { schema.accepts(line: $0, maxDepth: maxDepth) }
+    }
+    let good = #"{"id":"d1","text":"Caf\u00e9 \ud83d\ude00 na\"ive\n東京","source":"s","url":"https://x.example/","meta":{"k":[1,2.5,-0.1e3,true,null,{"a":"b"}]}}"#
+    #expect(accepts(Array(good.utf8)))
+    #expect(accepts(Array(("  " + good + " \r").utf8)))
+    #expect(throws: Never.self) { try JSONParser.parse(good) }
+    #expect(schema.validate(try JSONParser.parse(good)).isEmpty)
+    let head = #"{"id":"d1","source":"s","text":""#
+    let bad: [[UInt8]] = [
+        Array((head + #"x"}"#).utf8) + [0x20, 0x78],                              // trailing bytes
+        Array(head.utf8) + [0x61, 0xC3, 0x28] + Array(#""}"#.utf8),                 // invalid UTF-8
+        Array(head.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8),                 // encoded surrogate
+        Array(head.utf8) + [0x61, 0x01] + Array(#""}"#.utf8),                       // raw control character
+        Array((head + #"\ud83d x"}"#).utf8),                                      // lone high surrogate
+        Array((head + #"\ude00"}"#).utf8),                                        // lone low surrogate
+        Array((head + #"\q"}"#).utf8),                                            // unknown escape
+        Array((head + #"x","id":"d2"}"#).utf8),                                    // duplicate property
+        Array((head + #"x","meta":{"a":1,"a":2}}"#).utf8),                         // duplicate extra key
+        Array((head + #"x","meta":{"a":01}}"#).utf8),                              // leading zero
+        Array((head + #"x","meta":{"a":[1,]}}"#).utf8),                            // trailing comma
+        Array((head + #"x""#).utf8),                                               // cut off
+        Array((head + #"x","url":7}"#).utf8),                                      // wrong type
+        Array(#"{"id":"","source":"s","text":"x"}"#.utf8),                         // minLength
+        Array(#"{"id":"d1","source":"s"}"#.utf8),                                  // required missing
+    ]
+    for bytes in bad {
+        #expect(!accepts(bytes), "accepted \(String(decoding: bytes, as: UTF8.self))")
+    }
+    // Nesting past the limit is refused, as the parser refuses it.
+    let deep = Array((head + #"x","meta":{"a":[[[1]]]}}"#).utf8)
+    #expect(accepts(deep))
+    #expect(!accepts(deep, maxDepth: 4))
+    #expect(throws: JSONError.self) { try JSONParser.parse(deep, maxDepth: 4) }
 }

@@ -11,30 +11,74 @@ struct ClassHints {
     /// Meant to be invisible (`hidden`, `sr-only`, `d-none`).
     var hidden = false
 
-    /// Adds what one attribute value (lower-cased bytes) says.
+    /// Adds what one attribute value (lower-cased bytes) says. Walks the bytes in place: the
+    /// splits into arrays of words and tokens this replaced were most of its cost.
     mutating func add(_ value: UnsafeBufferPointer<UInt8>) {
         var positive = false, negative = false, strong = false, named = false
-        for word in value.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A }) {
-            let tokens = word.split(whereSeparator: { !Self.isAlnum($0) })
+        let n = value.count
+        var start = 0
+        while start < n {
+            // One word: a run of bytes between spaces, tabs and newlines.
+            guard !Self.isSpace(value[start]) else {
+                start += 1
+                continue
+            }
+            var end = start
+            while end < n && !Self.isSpace(value[end]) { end += 1 }
+            let word = value[start..<end]
+            start = end
             // A slug (`sharing-with-a-single-developer`) is made from a heading's words, not a role.
-            if tokens.count >= 4 { continue }
-            for token in tokens {
-                switch Self.classify(String(decoding: token, as: UTF8.self)) {
+            if Self.tokenCount(word) >= 4 { continue }
+            var i = word.startIndex
+            while i < word.endIndex {
+                guard Self.isAlnum(word[i]) else {
+                    i += 1
+                    continue
+                }
+                var j = i
+                while j < word.endIndex && Self.isAlnum(word[j]) { j += 1 }
+                switch Self.classify(word[i..<j]) {
                 case .content: positive = true
                 case .furniture: negative = true; named = true
                 case .strongFurniture: negative = true; named = true; strong = true
                 case .weak: negative = true
                 case .none: break
                 }
+                i = j
             }
         }
-        // Hiding classes count only as whole words: `hidden-xs` hides on phones only.
-        for word in value.split(separator: 0x20) where Self.hidingWords.contains(String(decoding: word, as: UTF8.self)) { hidden = true }
+        // Hiding classes count only as whole words (split at spaces): `hidden-xs` hides on phones only.
+        start = 0
+        while start <= n && !hidden {
+            var end = start
+            while end < n && value[end] != 0x20 { end += 1 }
+            if end - start <= Self.longestHidingWord, Self.hidingWords.contains(String(decoding: value[start..<end], as: UTF8.self)) {
+                hidden = true
+            }
+            start = end + 1
+        }
         // `article-body pagination-first` is content; `comment-body` is still comments.
         if strong || (named && !positive) { furniture = true }
         if positive { weight += 25 }
         if negative { weight -= 25 }
     }
+
+    @inline(__always)
+    private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A }
+
+    /// Runs of letters and digits in `word`.
+    private static func tokenCount(_ word: Slice<UnsafeBufferPointer<UInt8>>) -> Int {
+        var count = 0
+        var inToken = false
+        for b in word {
+            let alnum = isAlnum(b)
+            if alnum && !inToken { count += 1 }
+            inToken = alnum
+        }
+        return count
+    }
+
+    private static let longestHidingWord = hidingWords.map(\.utf8.count).max()!
 
     private static let hidingWords: Set<String> = ["hidden", "hide", "invisible", "sr-only", "visually-hidden", "visuallyhidden",
                                                    "screen-reader-text", "d-none", "is-hidden", "u-hidden", "offscreen", "element-invisible"]
@@ -45,11 +89,24 @@ struct ClassHints {
         (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
     }
 
-    private static func classify(_ s: String) -> Kind {
-        if let kind = exact[s] { return kind }
-        for (prefix, kind) in prefixes where s.hasPrefix(prefix) { return kind }
-        for (part, kind) in contains where s.contains(part) { return kind }
+    /// A token is lower-case ASCII letters and digits, so prefixes and parts are compared as
+    /// bytes (String's `contains` goes through Foundation and was a tenth of extraction time).
+    private static func classify(_ token: Slice<UnsafeBufferPointer<UInt8>>) -> Kind {
+        if let kind = exact[String(decoding: token, as: UTF8.self)] { return kind }
+        for (prefix, kind) in prefixBytes where token.starts(with: prefix) { return kind }
+        for (part, kind) in partBytes where Self.contains(token, part) { return kind }
         return .none
+    }
+
+    private static func contains(_ token: Slice<UnsafeBufferPointer<UInt8>>, _ part: [UInt8]) -> Bool {
+        guard token.count >= part.count, let first = part.first else { return part.isEmpty }
+        var i = token.startIndex
+        let last = token.endIndex - part.count
+        while i <= last {
+            if token[i] == first && token[i..<(i + part.count)].elementsEqual(part) { return true }
+            i += 1
+        }
+        return false
     }
 
     private static let exact: [String: Kind] = {
@@ -81,8 +138,11 @@ struct ClassHints {
         ("postbody", .content), ("posttext", .content), ("maincontent", .content), ("bodytext", .content),
     ]
 
-    private static let contains: [(String, Kind)] = [
+    private static let parts: [(String, Kind)] = [
         ("articlebody", .content), ("storybody", .content), ("entrycontent", .content),
         ("comment", .strongFurniture), ("sidebar", .strongFurniture), ("newsletter", .strongFurniture),
     ]
+
+    private static let prefixBytes = prefixes.map { (Array($0.0.utf8), $0.1) }
+    private static let partBytes = parts.map { (Array($0.0.utf8), $0.1) }
 }

@@ -387,15 +387,17 @@ struct TreeWalker {
             if canonical == nil, let rel = attribute(node, "rel"), rel.lowercased() == "canonical",
                let href = attribute(node, "href"), !href.isEmpty { canonical = href }
         case .meta:
-            guard let content = attribute(node, "content"), !content.isEmpty else { return }
+            // The key first: most meta tags are none of these, and their content (often long)
+            // is then never read.
             let key = (attribute(node, "property") ?? attribute(node, "name") ?? attribute(node, "itemprop") ?? "").lowercased()
+            func content() -> String? { attribute(node, "content").flatMap { $0.isEmpty ? nil : $0 } }
             switch key {
-            case "og:title": if ogTitle == nil { ogTitle = content }
-            case "og:url": if ogURL == nil { ogURL = content }
+            case "og:title": if ogTitle == nil { ogTitle = content() }
+            case "og:url": if ogURL == nil { ogURL = content() }
             case "article:published_time", "og:published_time", "datepublished", "date", "pubdate", "publishdate",
                  "publish-date", "dc.date", "dc.date.issued", "dcterms.created", "dcterms.date", "sailthru.date",
                  "parsely-pub-date", "citation_publication_date", "article.published":
-                if published == nil { published = content }
+                if published == nil { published = content() }
             default: break
             }
         default: break
