@@ -120,7 +120,7 @@ public struct SFTReader: Sendable {
     }
 
     /// ShareGPT `{from, value}` and OpenAI `{role, content}` turns, with each other's names accepted.
-    private func readTurns(_ record: JSONValue, _ location: SourceLocation, kind: String, key: String) throws -> SFTExample {
+    private func readTurns(_ record: JSONValue, _ location: SourceLocation, kind: String, key: String, format: String? = nil) throws -> SFTExample {
         let fields = try Fields(record, location, kind: kind)
         var messages: [ChatMessage] = []
         if let system = try fields.optionalString("system"), !system.isEmpty { messages.append(ChatMessage(role: "system", content: system)) }
@@ -135,7 +135,7 @@ public struct SFTReader: Sendable {
             guard let role = Self.role(speaker) else { throw Dropped("unsupported_role", "turn \(i) has role '\(speaker)'") }
             messages.append(ChatMessage(role: role, content: content))
         }
-        return try example(fields, messages, format: kind)
+        return try example(fields, messages, format: format ?? kind)
     }
 
     /// Speaker names in the wild mapped to the three roles Lathe trains on; tool and function
@@ -157,8 +157,8 @@ public struct SFTReader: Sendable {
         }
         guard prompt?.array != nil else { throw fields.error("prompt", expected: "a string or a list of messages", found: prompt) }
         guard completion?.array != nil else { throw fields.error("completion", expected: "a list of messages like the prompt", found: completion) }
-        let p = try readTurns(record, location, kind: "prompt/completion", key: "prompt")
-        let c = try readTurns(record, location, kind: "prompt/completion", key: "completion")
+        let p = try readTurns(record, location, kind: "prompt/completion", key: "prompt", format: "prompt-completion")
+        let c = try readTurns(record, location, kind: "prompt/completion", key: "completion", format: "prompt-completion")
         return SFTExample(id: p.id, source: p.source, messages: p.messages + c.messages)
     }
 

@@ -29,7 +29,7 @@ struct Fields {
     }
 
     func error(_ path: String, expected: String, found: JSONValue?) -> RecordError {
-        RecordError(location, "expected \(expected) at '\(path)' of a \(kind) record, found \(found.map(describe) ?? "no such field")")
+        RecordError(location, "expected \(expected) at '\(path)' in this \(kind) record, found \(found.map(describe) ?? "no such field")")
     }
 
     func string(_ path: String) throws(RecordError) -> String {
@@ -66,6 +66,12 @@ public struct QAThread: Sendable, Equatable {
         public var body: String
         public var score: Int
         public var accepted: Bool
+
+        public init(body: String, score: Int, accepted: Bool) {
+            self.body = body
+            self.score = score
+            self.accepted = accepted
+        }
     }
 
     public var id: String
