@@ -55,16 +55,22 @@ public struct ContentKey: Hashable, Sendable {
     let b: UInt64
 
     init(_ messages: [ChatMessage]) {
-        var text = ""
-        for message in messages {
-            text += message.role
-            text += "\u{1F}"
-            text += message.content
-            text += "\u{1E}"
-        }
-        a = StableID.hash64(text, seed: 1)
-        b = StableID.hash64(text, seed: 2)
+        (a, b) = StableID.hash128(Self.parts(messages))
     }
+
+    /// Role and content of every turn, in order: what two conversations must share to be equal.
+    static func parts(_ messages: [ChatMessage]) -> [String] {
+        var parts: [String] = []
+        parts.reserveCapacity(2 * messages.count)
+        for message in messages {
+            parts.append(message.role)
+            parts.append(message.content)
+        }
+        return parts
+    }
+
+    /// 32 hex digits, for ids of records that have none.
+    var hex: String { StableID.hex(a) + StableID.hex(b) }
 }
 
 /// Reads, cleans, renders and counts one record: the per-record part of `lathe-format-sft`,

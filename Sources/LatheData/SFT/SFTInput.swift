@@ -90,7 +90,7 @@ public struct SFTReader: Sendable {
 
     private func example(_ fields: Fields, _ messages: [ChatMessage], format: String) throws -> SFTExample {
         let source = try fields.optionalString("source") ?? self.source ?? format
-        let id = recordID(fields.object) ?? "\(format)-" + StableID.make(fields.kind, messages.map { $0.role + "\u{1F}" + $0.content }.joined(separator: "\u{1E}"))
+        let id = recordID(fields.object) ?? "\(format)-" + ContentKey(messages).hex
         return SFTExample(id: id, source: source, messages: messages)
     }
 

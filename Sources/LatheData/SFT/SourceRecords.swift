@@ -33,7 +33,7 @@ struct Fields {
     }
 
     func string(_ path: String) throws(RecordError) -> String {
-        let value = path.contains(".") ? JSONValue.object(object).value(at: path) : object[path]
+        let value = path.utf8.contains(UInt8(ascii: ".")) ? JSONValue.object(object).value(at: path) : object[path]
         guard let text = value?.string else { throw error(path, expected: "a string", found: value) }
         return text
     }
