@@ -11,6 +11,8 @@ let stages = ["lathe-ingest", "lathe-dedupe", "lathe-format-sft", "lathe-pair-pr
 let stageLibraries: [String: [Target.Dependency]] = [
     "lathe-ingest": ["LatheText"],
     "lathe-dedupe": ["LatheDedupe"],
+    "lathe-format-sft": ["LatheData", "LatheTokenizer"],
+    "lathe-pair-prefs": ["LatheData", "LatheTokenizer"],
     "lathe-train": ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData"],
     "lathe-eval": ["LatheEval", "LatheModel", "LatheData"],
 ]

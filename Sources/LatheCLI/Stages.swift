@@ -12,8 +12,8 @@ public struct Stage: Sendable {
     public static let all: [Stage] = [
         Stage(command: "ingest", abstract: "WARC, HTML, StackExchange dumps, JSONL and text -> document and thread records", pendingIssue: nil),
         Stage(command: "dedupe", abstract: "records -> the same, minus exact and near duplicates and eval-set contamination", pendingIssue: nil),
-        Stage(command: "format-sft", abstract: "threads and common dataset formats -> SFT conversations", pendingIssue: 5),
-        Stage(command: "pair-prefs", abstract: "ranked answers, A/B judgments, scored samples -> preference pairs", pendingIssue: 5),
+        Stage(command: "format-sft", abstract: "threads and common dataset formats -> SFT conversations", pendingIssue: nil),
+        Stage(command: "pair-prefs", abstract: "ranked answers, A/B judgments, scored samples -> preference pairs", pendingIssue: nil),
         Stage(command: "train", abstract: "tokenizers and Llama-family models: pretrain, SFT, reward, DPO, PPO -> checkpoints", pendingIssue: nil),
         Stage(command: "eval", abstract: "checkpoints x eval sets -> metrics with error bars and an HTML report", pendingIssue: nil),
     ]

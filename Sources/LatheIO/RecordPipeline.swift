@@ -80,6 +80,11 @@ public final class RecordSink {
         stats.recordsOut += 1
     }
 
+    /// Counts records that the tool wrote elsewhere than the output (split files under `--out-dir`).
+    public func countOut(_ records: Int) {
+        stats.recordsOut += records
+    }
+
     /// Counts a dropped record and passes it to `--rejects` with its reason.
     public func drop(_ record: JSONValue, reason: String, detail: JSONValue? = nil, at location: SourceLocation? = nil) throws {
         stats.drop(reason)

@@ -51,33 +51,3 @@ public struct DocumentStep: Sendable {
         self.apply = apply
     }
 }
-
-/// Stable identifiers for inputs that carry none: 128 bits of FNV-1a over the parts, each
-/// half finished with SplitMix64's mixer, as 32 hex digits.
-public enum StableID {
-    public static func make(_ parts: String...) -> String {
-        var a: UInt64 = 0xcbf2_9ce4_8422_2325
-        var b: UInt64 = 0x6c62_272e_07bb_0142
-        for part in parts {
-            for byte in part.utf8 {
-                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-                b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 &+ 0x9E37_79B9
-            }
-            a = (a ^ 0xFF) &* 0x0000_0100_0000_01B3
-            b = (b ^ 0xFE) &* 0x0000_0100_0000_01B3
-        }
-        return hex(mix(a)) + hex(mix(b ^ a))
-    }
-
-    private static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    private static func hex(_ x: UInt64) -> String {
-        let s = String(x, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
-}

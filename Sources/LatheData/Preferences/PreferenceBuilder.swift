@@ -1,0 +1,150 @@
+import Foundation
+import LatheIO
+
+/// The input kinds `lathe-pair-prefs` reads; `auto` recognises each record by its fields.
+public enum PreferenceInput: String, CaseIterable, Sendable {
+    case auto, thread, candidates, judgment
+
+    static func detect(_ object: JSONObject) -> PreferenceInput? {
+        if QAThread.isThread(object) { return .thread }
+        if object["responses"] != nil { return .candidates }
+        if object["response_a"] != nil || object["winner"] != nil { return .judgment }
+        return nil
+    }
+}
+
+/// The form preference records are written in (TRL's two forms).
+public enum PreferenceStyle: String, CaseIterable, Sendable {
+    /// prompt, chosen and rejected as message lists.
+    case conversational
+    /// prompt, chosen and rejected as text.
+    case standard
+}
+
+/// A preference pair ready to write, with the prompt that splits are decided by.
+public struct PreferenceRecord: Sendable {
+    public var record: JSONValue
+    public var splitKey: String
+}
+
+/// What one input record makes: pairs written now, or a judgment to aggregate with others.
+public enum PreferenceItem: Sendable {
+    case pairs([PreferenceRecord])
+    case judgment(Judgment)
+}
+
+/// One A/B judgment (schemas/judgment.schema.json).
+public struct Judgment: Sendable, Equatable {
+    public var id: String
+    public var source: String
+    public var prompt: String
+    public var responseA: String
+    public var responseB: String
+    /// "a", "b" or "tie".
+    public var winner: String
+}
+
+/// Scores answers, pairs responses and writes preference records: the per-record part of
+/// `lathe-pair-prefs`, safe to run on several threads at once.
+public struct PreferenceBuilder: Sendable {
+    public var input = PreferenceInput.auto
+    public var pairing = PairingSettings()
+    public var style = PreferenceStyle.conversational
+    /// Added to the score of an accepted answer (StackExchange preference recipe).
+    public var acceptedBonus = 1.0
+    /// Dotted paths into each response whose numbers are averaged into its score (UltraFeedback
+    /// ratings); empty reads `score`.
+    public var aspects: [String] = []
+
+    public init() {}
+
+    /// A thread answer's score: log2(1 + max(0, votes)), plus `acceptedBonus` when accepted.
+    public func threadScore(_ answer: QAThread.Answer) -> Double {
+        log2(1 + Double(max(0, answer.score))) + (answer.accepted ? acceptedBonus : 0)
+    }
+
+    /// Throws `RecordError` for a record of the wrong shape and `Dropped` for one that makes no pair.
+    public func build(_ record: JSONValue, at location: SourceLocation) throws -> PreferenceItem {
+        var kind = input
+        if kind == .auto {
+            guard case .object(let object) = record, let detected = PreferenceInput.detect(object) else {
+                throw RecordError(location, "expected a thread {question, answers}, candidates {prompt, responses} or judgment {prompt, response_a, response_b, winner} record, found \(describe(record)); force the kind with --from")
+            }
+            kind = detected
+        }
+        switch kind {
+        case .auto: fatalError("resolved above")
+        case .thread:
+            let thread = try QAThread(record, at: location)
+            if thread.answers.isEmpty { throw Dropped("no_answers") }
+            let scored = thread.answers.enumerated().map { ScoredResponse(index: $0.offset, content: $0.element.body, score: threadScore($0.element)) }
+            return .pairs(try records(id: thread.id, source: thread.source, prompt: thread.prompt, scored))
+        case .candidates:
+            let fields = try Fields(record, location, kind: "candidates")
+            guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
+            let prompt = try fields.string("prompt")
+            var scored: [ScoredResponse] = []
+            for (i, item) in try fields.array("responses").enumerated() {
+                guard case .object = item else { throw fields.error("responses.\(i)", expected: "a response object", found: item) }
+                guard let content = item["content"]?.string else { throw fields.error("responses.\(i).content", expected: "a string", found: item["content"]) }
+                guard let score = try score(item, fields, i) else { throw Dropped("unscored_response", "response \(i) has no score") }
+                scored.append(ScoredResponse(index: i, content: content, score: score))
+            }
+            if scored.count < 2 { throw Dropped("too_few_responses") }
+            return .pairs(try records(id: id, source: try fields.optionalString("source") ?? "candidates", prompt: prompt, scored))
+        case .judgment:
+            let fields = try Fields(record, location, kind: "judgment")
+            guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
+            let winner = try fields.string("winner")
+            guard ["a", "b", "tie"].contains(winner) else { throw fields.error("winner", expected: "\"a\", \"b\" or \"tie\"", found: fields.object["winner"]) }
+            return .judgment(Judgment(id: id, source: try fields.optionalString("source") ?? "judgment", prompt: try fields.string("prompt"),
+                                      responseA: try fields.string("response_a"), responseB: try fields.string("response_b"), winner: winner))
+        }
+    }
+
+    /// A response's score: the mean of its `aspects` (numbers, or numbers written as text as
+    /// UltraFeedback does; "N/A" and missing aspects are left out), else its `score`.
+    func score(_ response: JSONValue, _ fields: Fields, _ i: Int) throws -> Double? {
+        guard !aspects.isEmpty else {
+            guard let value = response["score"], value != .null else { return nil }
+            guard let number = value.double else { throw fields.error("responses.\(i).score", expected: "a number", found: value) }
+            return number
+        }
+        var total = 0.0, count = 0
+        for path in aspects {
+            switch response.value(at: path) {
+            case .number(let n)?: total += n.double; count += 1
+            case .string(let s)?:
+                if let number = Double(s.trimmingSpaces) { total += number; count += 1 }
+            default: continue
+            }
+        }
+        return count > 0 ? total / Double(count) : nil
+    }
+
+    func records(id: String, source: String, prompt: String, _ scored: [ScoredResponse]) throws -> [PreferenceRecord] {
+        try pairing.pairs(scored, key: id).map { pair in
+            PreferenceRecord(record: record(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: prompt,
+                                            chosen: pair.chosen.content, rejected: pair.rejected.content,
+                                            scores: (pair.chosen.score, pair.rejected.score)),
+                             splitKey: prompt)
+        }
+    }
+
+    /// One preference record in the configured style; key order is fixed so output bytes are.
+    public func record(id: String, source: String, prompt: String, chosen: String, rejected: String, scores: (Double, Double)) -> JSONValue {
+        func turn(_ role: String, _ content: String) -> JSONValue {
+            .array([.object(JSONObject([("role", .string(role)), ("content", .string(content))]))])
+        }
+        let conversational = style == .conversational
+        return .object(JSONObject([
+            ("id", .string(id)),
+            ("prompt", conversational ? turn("user", prompt) : .string(prompt)),
+            ("chosen", conversational ? turn("assistant", chosen) : .string(chosen)),
+            ("rejected", conversational ? turn("assistant", rejected) : .string(rejected)),
+            ("score_chosen", JSONNumber(scores.0).map(JSONValue.number) ?? .null),
+            ("score_rejected", JSONNumber(scores.1).map(JSONValue.number) ?? .null),
+            ("source", .string(source)),
+        ]))
+    }
+}

@@ -1,0 +1,190 @@
+import LatheIO
+
+/// What to do with HTML left in the text.
+public enum HTMLPolicy: String, CaseIterable, Sendable {
+    /// Decode entities and turn tags into text and Markdown (the default).
+    case clean
+    /// Drop the record as `html_remnants`.
+    case drop
+    /// Leave the text as it is.
+    case keep
+}
+
+/// The form conversation records are written in.
+public enum SFTStyle: String, CaseIterable, Sendable {
+    /// `{id, messages, source}`, the form TRL, axolotl and `lathe-train` read.
+    case messages
+    /// TRL's standard `{id, prompt, completion, source}` with text; only single-turn examples fit.
+    case promptCompletion = "prompt-completion"
+}
+
+/// Everything `lathe-format-sft` decides per record, from reading to the written record.
+public struct SFTSettings: Sendable {
+    public var reader = SFTReader()
+    /// Added as the first turn of every conversation that has no system turn.
+    public var system: String?
+    public var html = HTMLPolicy.clean
+    /// Assistant turns must have at least / at most this many characters (Unicode scalars).
+    public var minChars = 1
+    public var maxChars: Int?
+    public var refusals: RefusalDetector?
+    public var style = SFTStyle.messages
+    /// Adds `text` and `assistant_spans` rendered with this template.
+    public var template: ChatTemplate?
+    /// With a token counter: conversations whose rendered text has more tokens are dropped, or
+    /// with `truncate` lose whole earlier exchanges until they fit.
+    public var maxTokens: Int?
+    public var truncate = false
+
+    public init() {}
+}
+
+/// A conversation ready to write, with the keys the ordered part of the stage needs.
+public struct FormattedExample: Sendable {
+    public var record: JSONValue
+    /// Identifies the (prompt, response) content for exact-duplicate removal.
+    public var contentKey: ContentKey
+    /// The first user turn: what splits are decided by.
+    public var splitKey: String
+}
+
+/// 128 bits standing for a conversation's content; two different conversations share one with
+/// probability about 2⁻¹²⁸.
+public struct ContentKey: Hashable, Sendable {
+    let a: UInt64
+    let b: UInt64
+
+    init(_ messages: [ChatMessage]) {
+        (a, b) = StableID.hash128(Self.parts(messages))
+    }
+
+    /// Role and content of every turn, in order: what two conversations must share to be equal.
+    static func parts(_ messages: [ChatMessage]) -> [String] {
+        var parts: [String] = []
+        parts.reserveCapacity(2 * messages.count)
+        for message in messages {
+            parts.append(message.role)
+            parts.append(message.content)
+        }
+        return parts
+    }
+
+    /// 32 hex digits, for ids of records that have none.
+    var hex: String { StableID.hex(a) + StableID.hex(b) }
+}
+
+/// Reads, cleans, renders and counts one record: the per-record part of `lathe-format-sft`,
+/// safe to run on several threads at once.
+public struct SFTFormatter: Sendable {
+    public let settings: SFTSettings
+    let countTokens: (@Sendable (String) -> Int)?
+
+    /// `countTokens` gives the token count of a rendered text (from `--tokenizer`).
+    public init(settings: SFTSettings, countTokens: (@Sendable (String) -> Int)? = nil) {
+        self.settings = settings
+        self.countTokens = countTokens
+    }
+
+    /// The record's conversation ready to write; throws `Dropped` with the cleaning rule that
+    /// removed it, or `RecordError` for a record of the wrong shape.
+    public func format(_ record: JSONValue, at location: SourceLocation) throws -> FormattedExample {
+        var example = try settings.reader.read(record, at: location)
+        if let system = settings.system, example.messages.first?.role != "system" {
+            example.messages.insert(ChatMessage(role: "system", content: system), at: 0)
+        }
+        if settings.html != .keep {
+            for i in example.messages.indices {
+                let cleaned = HTMLRemnants.clean(example.messages[i].content)
+                guard cleaned != example.messages[i].content else { continue }
+                if settings.html == .drop { throw Dropped("html_remnants", "turn \(i)") }
+                example.messages[i].content = cleaned
+            }
+        }
+        try check(example.messages)
+
+        var rendered: RenderedChat?
+        var tokens: Int?
+        if let template = settings.template {
+            (example.messages, rendered, tokens) = try fit(example.messages, template)
+        }
+
+        let output: JSONValue
+        switch settings.style {
+        case .messages:
+            var object = JSONObject([
+                ("id", .string(example.id)),
+                ("messages", .array(example.messages.map(Self.json))),
+                ("source", .string(example.source)),
+            ])
+            Self.addRendering(&object, rendered, tokens)
+            output = .object(object)
+        case .promptCompletion:
+            guard example.messages.count == 2 else {
+                throw Dropped("not_single_turn", "\(example.messages.count) turns; --style prompt-completion writes one user turn and one answer")
+            }
+            var object = JSONObject([
+                ("id", .string(example.id)),
+                ("prompt", .string(example.messages[0].content)),
+                ("completion", .string(example.messages[1].content)),
+                ("source", .string(example.source)),
+            ])
+            Self.addRendering(&object, rendered, tokens)
+            output = .object(object)
+        }
+        let firstUser = example.messages.first { $0.role == "user" }?.content ?? ""
+        return FormattedExample(record: output, contentKey: ContentKey(example.messages), splitKey: firstUser)
+    }
+
+    /// The cleaning rules, each a drop reason, in the order they are checked.
+    func check(_ messages: [ChatMessage]) throws {
+        if let i = messages.firstIndex(where: { $0.content.isBlank }) { throw Dropped("empty_turn", "turn \(i) is empty") }
+        // An optional system turn first, then user and assistant alternating from the user.
+        var expectUser = true
+        for (i, message) in messages.enumerated() {
+            if message.role == "system" && i == 0 { continue }
+            let expected = expectUser ? "user" : "assistant"
+            guard message.role == expected else { throw Dropped("roles_out_of_order", "turn \(i) is \(message.role), expected \(expected)") }
+            expectUser.toggle()
+        }
+        guard messages.last?.role == "assistant" else { throw Dropped("no_final_assistant") }
+        for (i, message) in messages.enumerated() where message.role == "assistant" {
+            let length = message.content.unicodeScalars.count
+            if length < settings.minChars { throw Dropped("response_too_short", "turn \(i) has \(length) characters") }
+            if let max = settings.maxChars, length > max { throw Dropped("response_too_long", "turn \(i) has \(length) characters") }
+            if let refusals = settings.refusals, let phrase = refusals.match(message.content) {
+                throw Dropped("refusal", "turn \(i) says '\(phrase)'")
+            }
+        }
+    }
+
+    /// The conversation rendered, within `--max-tokens` when a counter is given: with
+    /// `truncate`, the earliest user/assistant exchanges go first, whole, keeping the system
+    /// turn and the last exchange.
+    func fit(_ messages: [ChatMessage], _ template: ChatTemplate) throws -> ([ChatMessage], RenderedChat, Int?) {
+        var messages = messages
+        while true {
+            let rendered = template.render(messages)
+            guard let countTokens else { return (messages, rendered, nil) }
+            let count = countTokens(rendered.text)
+            guard let max = settings.maxTokens, count > max else { return (messages, rendered, count) }
+            let first = messages.first?.role == "system" ? 1 : 0
+            guard settings.truncate, messages.count - first > 2 else {
+                throw Dropped("too_many_tokens", "\(count) tokens, more than --max-tokens \(max)")
+            }
+            messages.removeSubrange(first..<(first + 2))
+        }
+    }
+
+    static func addRendering(_ object: inout JSONObject, _ rendered: RenderedChat?, _ tokens: Int?) {
+        guard let rendered else { return }
+        object["text"] = .string(rendered.text)
+        object["assistant_spans"] = .array(rendered.assistantSpans.map {
+            .array([.number(JSONNumber($0.lowerBound)), .number(JSONNumber($0.upperBound))])
+        })
+        if let tokens { object["num_tokens"] = .number(JSONNumber(tokens)) }
+    }
+
+    public static func json(_ message: ChatMessage) -> JSONValue {
+        .object(JSONObject([("role", .string(message.role)), ("content", .string(message.content))]))
+    }
+}
