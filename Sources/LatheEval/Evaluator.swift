@@ -1,4 +1,5 @@
 import Foundation
+import LatheData
 import LatheIO
 import LatheModel
 import LatheTokenizer
@@ -37,11 +38,35 @@ public struct EvalResult: Sendable, Equatable {
         return .object(o)
     }
 
+    /// An eval-result record as `json` writes it; nil when a required field is missing.
+    public init?(json value: JSONValue) {
+        guard let checkpoint = value["checkpoint"]?.string, let task = value["task"]?.string,
+              let metric = value["metric"]?.string, let v = value["value"]?.double, let n = value["n"]?.int else { return nil }
+        self.init(checkpoint: checkpoint, step: value["step"]?.int, task: task, metric: metric, value: v,
+                  stderr: value["stderr"]?.double, n: n, settings: value["settings"]?.string, error: value["error"]?.string)
+    }
+
+    /// Every record of an eval-result file (JSON Lines, plain or gzip), naming `file:line` of
+    /// one that is not an eval result.
+    public static func load(path: String) throws -> [EvalResult] {
+        var results: [EvalResult] = []
+        let batcher = LineBatcher(source: try ByteSource(path: path))
+        while let batch = try batcher.next() {
+            for i in 0..<batch.count {
+                guard let result = EvalResult(json: try batch.parseLine(i)) else {
+                    throw IOFailure("\(batch.location(i)): expected an eval-result record (checkpoint, task, metric, value, n), as lathe-eval -o writes")
+                }
+                results.append(result)
+            }
+        }
+        return results
+    }
+
     /// Whether a lower value is better (losses, perplexity); nil when neither is (lengths).
     public var lowerIsBetter: Bool? {
         switch metric {
         case "loss", "perplexity", "bits_per_byte": true
-        case "response_tokens", "failed": nil
+        case "response_tokens", "failed", "asks_question": nil
         default: false
         }
     }
@@ -192,6 +217,8 @@ public final class Evaluator {
                     + "max_new_tokens=\(s.maxNewTokens) seed=\(s.seed)"
                 results.append(result("response_tokens", length, lengthStderr, n: n, settings: how))
                 results.append(result("stopped", stopped, Statistics.binomialStderr(stopped, n: n), n: n, settings: how))
+                let asks = Double(made.filter { opensWithQuestion($0.response) }.count) / Double(n)
+                results.append(result("asks_question", asks, Statistics.binomialStderr(asks, n: n), n: n, settings: how))
             }
         }
         return (results, generations)
@@ -200,7 +227,9 @@ public final class Evaluator {
     private func generate(_ e: EncodedSet, checkpoint: LoadedCheckpoint) throws -> [GenerationRecord] {
         let tokenizer = checkpoint.tokenizer
         var options = sampling
-        for name in [settings.template?.endOfTurn, "<|endoftext|>", "<|end_of_text|>", "</s>"].compactMap({ $0 }) {
+        // Any template's end-of-turn marker ends a response, as does end of text: a model tuned
+        // with one template still closes its turns with that marker when prompted without it.
+        for name in ChatTemplate.allCases.map(\.endOfTurn) + ["<|endoftext|>", "<|end_of_text|>", "</s>"] {
             if let id = tokenizer.tokenToId(name) { options.stopTokens.insert(id) }
         }
         let longest = e.prompts.map(\.count).max() ?? 1
@@ -251,4 +280,13 @@ public enum ChoiceScoring {
             return (acc == item.answer, accNorm == item.answer)
         }
     }
+}
+
+/// Whether a response's first sentence is a question: the text up to its first line break or
+/// sentence end ends with "?". A base model asked something tends to go on asking (as FAQ
+/// pages do); an instruction-tuned one answers. Empty responses do not ask.
+public func opensWithQuestion(_ response: String) -> Bool {
+    let text = response.drop { $0.isWhitespace }
+    guard let end = text.firstIndex(where: { $0 == "?" || $0 == "." || $0 == "!" || $0 == "\n" }) else { return false }
+    return text[end] == "?"
 }

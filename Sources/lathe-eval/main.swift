@@ -33,6 +33,9 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(help: "Write an HTML report (one file, inline SVG plots of each metric against training step) to this file.")
     var report: String?
 
+    @Option(help: "Eval-result records of an earlier run (JSON Lines, as -o writes them) to show beside this run's in the table and --report; repeat for several. They are not written to -o again.")
+    var include: [String] = []
+
     @Option(help: "Write the generate task's responses here, one record per checkpoint x prompt (needed when a prompt set is given).")
     var generations: String?
 
@@ -112,6 +115,7 @@ struct LatheEvalCommand: ParsableCommand {
                 sets.append(set)
             }
             try rejects?.close()
+            let earlier = try include.flatMap { try EvalResult.load(path: $0) }
             if let wanted = taskList {
                 for set in sets where !wanted.contains(set.kind.task) {
                     throw IOFailure("\(set.path): holds \(set.kind.rawValue) records, which only the \(set.kind.task.rawValue) task reads, "
@@ -162,8 +166,9 @@ struct LatheEvalCommand: ParsableCommand {
             }
             try out.close()
             try generationsOut?.close()
+            let shown = earlier + results
             if let report {
-                try writeFileAtomically(report, bytes: Array(EvalReport.html(results).utf8))
+                try writeFileAtomically(report, bytes: Array(EvalReport.html(shown).utf8))
             }
             stats.recordsOut = results.count
             stats.seconds = Date().timeIntervalSince(started)
@@ -177,7 +182,7 @@ struct LatheEvalCommand: ParsableCommand {
                 let seconds = Date().timeIntervalSince(evaluationStarted)
                 printError("lathe-eval: \(evaluator.scoredTokens) tokens scored (loss, ppl, prefs) in \(String(format: "%.2f", seconds)) s of evaluation"
                     + (seconds > 0 ? String(format: ", %.0f tokens/s", Double(evaluator.scoredTokens) / seconds) : ""))
-                printError(EvalReport.table(results))
+                printError(EvalReport.table(shown))
                 printError(stats.summaryLine(tool: "lathe-eval"))
             }
             if results.contains(where: { $0.error != nil }) && runOptions.onError != .skip { throw ExitCode.failure }

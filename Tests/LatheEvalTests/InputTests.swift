@@ -149,3 +149,14 @@ struct EvalTemplateTests {
         #expect(throws: Never.self) { try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: nil)) }
     }
 }
+
+@Suite struct AsksQuestionTests {
+    @Test func theFirstSentenceDecides() {
+        #expect(opensWithQuestion("\nIs there a bus from the station?\nIs there a toilet nearby?"))
+        #expect(opensWithQuestion("  Why do you want to know? It opens at 9."))
+        #expect(!opensWithQuestion("It opens at 9 am. Why do you ask?"))
+        #expect(!opensWithQuestion("The Corner Bread Shop is on Mill Lane"))
+        #expect(!opensWithQuestion("Yes!\nIs it?"))
+        #expect(!opensWithQuestion(""))
+    }
+}
