@@ -46,6 +46,9 @@ let package = Package(
         .executableTarget(name: $0, dependencies: ["LatheCLI", "LatheIO", argumentParser] + (stageLibraries[$0] ?? []),
                           swiftSettings: fast)
     } + [
+        // Bench-only (bench/train.sh): times training steps; not a product.
+        .executableTarget(name: "bench-train", dependencies: ["LatheModel", "LatheTensor"], path: "bench/bench-train",
+                          swiftSettings: fast),
         .testTarget(name: "LatheIOTests", dependencies: ["LatheIO"]),
         .testTarget(name: "LatheDataTests", dependencies: ["LatheData", "LatheIO"]),
         .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO"]),

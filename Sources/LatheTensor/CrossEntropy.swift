@@ -49,9 +49,12 @@ public enum CrossEntropy {
                     continue
                 }
                 let lse = logSumExp(row, v)
-                for j in 0..<v {
-                    let p = expf(row[j] - lse)
-                    d[j] = (inPlace ? 0 : d[j]) + w * p
+                var j = 0
+                while j < v {
+                    let p = VectorMath.exp(VectorMath.load(row, j, v, fill: -.infinity) - lse)
+                    let before = inPlace ? .zero : VectorMath.load(d, j, v, fill: 0)
+                    VectorMath.store(before + w * p, d, j, v)
+                    j += 16
                 }
                 d[Int(targets[r])] -= w
             }
@@ -65,11 +68,8 @@ public enum CrossEntropy {
 
     @inline(__always)
     static func logSumExp(_ row: UnsafePointer<Float>, _ v: Int) -> Float {
-        var m = -Float.infinity
-        for j in 0..<v { m = max(m, row[j]) }
-        var sum: Float = 0
-        for j in 0..<v { sum += expf(row[j] - m) }
-        return m + logf(sum)
+        let m = VectorMath.max(row, count: v)
+        return m + logf(VectorMath.sumExpShifted(row, count: v, by: m))
     }
 
     public enum Reference {

@@ -7,10 +7,11 @@ public enum SwiGLU {
     // out, gate and up are (N, I), flattened to count = N*I
     public static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>,
                                up: UnsafePointer<Float>, count: Int) {
-        Parallel.forRange(count, costPerItem: 20) { range in
-            for i in range {
-                let g = gate[i]
-                out[i] = g / (1 + expf(-g)) * up[i]
+        Parallel.forRange((count + 15) / 16, costPerItem: 200) { blocks in
+            for block in blocks {
+                let j = block * 16
+                let g = VectorMath.load(gate, j, count, fill: 0), u = VectorMath.load(up, j, count, fill: 0)
+                VectorMath.store(g / (1 + VectorMath.exp(-g)) * u, out, j, count)
             }
         }
     }
@@ -19,11 +20,15 @@ public enum SwiGLU {
     public static func backward(dgate: UnsafeMutablePointer<Float>, dup: UnsafeMutablePointer<Float>,
                                 dout: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                                 count: Int) {
-        Parallel.forRange(count, costPerItem: 25) { range in
-            for i in range {
-                let g = gate[i], sigma = 1 / (1 + expf(-g))
-                dgate[i] += dout[i] * up[i] * sigma * (1 + g * (1 - sigma))
-                dup[i] += dout[i] * g * sigma
+        Parallel.forRange((count + 15) / 16, costPerItem: 250) { blocks in
+            for block in blocks {
+                let j = block * 16
+                let g = VectorMath.load(gate, j, count, fill: 0), u = VectorMath.load(up, j, count, fill: 0)
+                let d = VectorMath.load(dout, j, count, fill: 0)
+                let sigma = 1 / (1 + VectorMath.exp(-g))
+                VectorMath.store(VectorMath.load(dgate, j, count, fill: 0) + d * u * sigma * (1 + g * (1 - sigma)),
+                                 dgate, j, count)
+                VectorMath.store(VectorMath.load(dup, j, count, fill: 0) + d * g * sigma, dup, j, count)
             }
         }
     }
