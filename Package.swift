@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (a module never imports one to its right), as ../shared/DESIGN.md draws them:
-//   CZlib CLibXML2 CBLAS <- LatheIO <- LatheText, LatheDedupe, LatheData, LatheTokenizer
+//   CZlib CLibXML2 CBLAS CLatheKernels <- LatheIO <- LatheText, LatheDedupe, LatheData, LatheTokenizer
 //                                   <- LatheTensor <- LatheModel <- LatheTrain, LatheEval
 // Executables are thin ArgumentParser commands over one library each, sharing LatheCLI.
 let stages = ["lathe-ingest", "lathe-dedupe", "lathe-format-sft", "lathe-pair-prefs", "lathe-train", "lathe-eval"]
@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "LatheText", dependencies: ["LatheIO", "CLibXML2", "CZlib"], swiftSettings: fast),
         .target(name: "LatheDedupe", dependencies: ["LatheIO"], swiftSettings: fast),
         .target(name: "LatheTokenizer", dependencies: ["LatheIO"], swiftSettings: fast),
-        .target(name: "LatheTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        // Vectorised row kernels (exp, reductions, bf16 rounding) for LatheTensor, cloned per ISA.
+        .target(name: "CLatheKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        .target(name: "LatheTensor", dependencies: ["CBLAS", "CLatheKernels"], swiftSettings: fast),
         .target(name: "LatheModel", dependencies: ["LatheTensor", "LatheIO"], swiftSettings: fast),
 
         .executableTarget(name: "lathe", dependencies: ["LatheCLI", "LatheData", "LatheIO", argumentParser],

@@ -46,7 +46,8 @@ def main():
         losses.append(out.loss.item())
     timed = times[1:]
     params = sum(p.numel() for p in model.parameters())
-    print(f"config={name} batch={batch} seq={seq} steps={steps} torch={torch.__version__}")
+    for key, value in (("config", name), ("batch", batch), ("seq", seq), ("steps", steps), ("torch", torch.__version__)):
+        print(f"{key}={value}")
     print(f"parameters={params}")
     print(f"tokens_per_second={batch * seq * len(timed) / sum(timed)}")
     print("losses=" + ",".join(f"{x:.6f}" for x in losses))

@@ -1,3 +1,5 @@
+import CLatheKernels
+
 /// What the model's matrix products take as inputs. Accumulation and master weights are fp32 either way.
 public enum MatmulPrecision: String, Sendable, CaseIterable {
     /// fp32 inputs (OpenBLAS sgemm).
@@ -11,17 +13,17 @@ public enum MatmulPrecision: String, Sendable, CaseIterable {
 public enum BFloat16 {
     /// Round to nearest, ties to even; NaN stays NaN and overflow goes to ±infinity, as
     /// hardware conversion (vcvtneps2bf16) does.
-    @inline(__always)
     public static func round(_ x: Float) -> Float {
-        let bits = x.bitPattern
-        let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
-        return x.isNaN ? x : Float(bitPattern: rounded)
+        var input = x, output: Float = 0
+        lathe_bf16_round(&output, &input, 1)
+        return output
     }
 
     // out (count) = round(inp); out may be inp
     public static func round(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
-        Parallel.forRange(count, costPerItem: 4) { range in
-            for j in range { out[j] = round(inp[j]) }
+        Parallel.forRange((count + 1023) / 1024, costPerItem: 1024 * 2) { blocks in
+            let lo = blocks.lowerBound * 1024, hi = min(count, blocks.upperBound * 1024)
+            lathe_bf16_round(out + lo, inp + lo, hi - lo)
         }
     }
 

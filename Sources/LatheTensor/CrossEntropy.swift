@@ -49,13 +49,7 @@ public enum CrossEntropy {
                     continue
                 }
                 let lse = logSumExp(row, v)
-                var j = 0
-                while j < v {
-                    let p = VectorMath.exp(VectorMath.load(row, j, v, fill: -.infinity) - lse)
-                    let before = inPlace ? .zero : VectorMath.load(d, j, v, fill: 0)
-                    VectorMath.store(before + w * p, d, j, v)
-                    j += 16
-                }
+                VectorMath.softmaxScaled(into: d, row: row, count: v, logSumExp: lse, weight: w, accumulate: !inPlace)
                 d[Int(targets[r])] -= w
             }
         }

@@ -1,3 +1,4 @@
+import CLatheKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,12 +8,9 @@ public enum SwiGLU {
     // out, gate and up are (N, I), flattened to count = N*I
     public static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>,
                                up: UnsafePointer<Float>, count: Int) {
-        Parallel.forRange((count + 15) / 16, costPerItem: 200) { blocks in
-            for block in blocks {
-                let j = block * 16
-                let g = VectorMath.load(gate, j, count, fill: 0), u = VectorMath.load(up, j, count, fill: 0)
-                VectorMath.store(g / (1 + VectorMath.exp(-g)) * u, out, j, count)
-            }
+        Parallel.forRange((count + 63) / 64, costPerItem: 64 * 20) { blocks in
+            let lo = blocks.lowerBound * 64, hi = min(count, blocks.upperBound * 64)
+            lathe_swiglu_forward(out + lo, gate + lo, up + lo, hi - lo)
         }
     }
 
@@ -20,16 +18,9 @@ public enum SwiGLU {
     public static func backward(dgate: UnsafeMutablePointer<Float>, dup: UnsafeMutablePointer<Float>,
                                 dout: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                                 count: Int) {
-        Parallel.forRange((count + 15) / 16, costPerItem: 250) { blocks in
-            for block in blocks {
-                let j = block * 16
-                let g = VectorMath.load(gate, j, count, fill: 0), u = VectorMath.load(up, j, count, fill: 0)
-                let d = VectorMath.load(dout, j, count, fill: 0)
-                let sigma = 1 / (1 + VectorMath.exp(-g))
-                VectorMath.store(VectorMath.load(dgate, j, count, fill: 0) + d * u * sigma * (1 + g * (1 - sigma)),
-                                 dgate, j, count)
-                VectorMath.store(VectorMath.load(dup, j, count, fill: 0) + d * g * sigma, dup, j, count)
-            }
+        Parallel.forRange((count + 63) / 64, costPerItem: 64 * 25) { blocks in
+            let lo = blocks.lowerBound * 64, hi = min(count, blocks.upperBound * 64)
+            lathe_swiglu_backward(dgate + lo, dup + lo, dout + lo, gate + lo, up + lo, hi - lo)
         }
     }
 

@@ -84,7 +84,9 @@ let tokensPerSecond = Double(b * t * timed.count) / seconds
 let flopsPerStep = model.trainingFlops(tokens: b * t, seq: t)
 // params, grads, two AdamW moments, the decay mask, activations
 let estimate = 4 * p.count * 4 + decays.count * 4 + model.acts.bytes + model.precisionScratchBytes
-print("config=\(args[1]) batch=\(b) seq=\(t) steps=\(steps) dtype=\(dtypeName)")
+for (key, value) in [("config", args[1]), ("batch", "\(b)"), ("seq", "\(t)"), ("steps", "\(steps)"), ("dtype", dtypeName)] {
+    print("\(key)=\(value)")
+}
 print("parameters=\(model.params.count)")
 print("flops_per_token=\(Int(flopsPerStep / Double(b * t)))")
 print("tokens_per_second=\(tokensPerSecond)")
