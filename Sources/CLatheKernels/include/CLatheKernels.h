@@ -1,6 +1,6 @@
 // Row kernels of LatheTensor that Swift does not vectorise well (its generic SIMD
 // conversions and clamps are not inlined): exp-based rows, reductions, bf16 rounding.
-// Each is compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at load time.
+// Each is compiled for AVX-512F, AVX2 and baseline x86-64 and picked at load time by CPU feature.
 #ifndef CLATHE_KERNELS_H
 #define CLATHE_KERNELS_H
 
