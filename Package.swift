@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (a module never imports one to its right), as ../shared/DESIGN.md draws them:
-//   CZlib CLibXML2 CBLAS <- LatheIO <- LatheText, LatheDedupe, LatheData, LatheTokenizer
+//   CZlib CLibXML2 CBLAS CLatheKernels <- LatheIO <- LatheText, LatheDedupe, LatheData, LatheTokenizer
 //                                   <- LatheTensor <- LatheModel <- LatheTrain, LatheEval
 // Executables are thin ArgumentParser commands over one library each, sharing LatheCLI.
 let stages = ["lathe-ingest", "lathe-dedupe", "lathe-format-sft", "lathe-pair-prefs", "lathe-train", "lathe-eval"]
@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "CDedupeKernels"),
         .target(name: "LatheDedupe", dependencies: ["LatheIO", "CDedupeKernels"], swiftSettings: fast),
         .target(name: "LatheTokenizer", dependencies: ["LatheIO"], swiftSettings: fast),
-        .target(name: "LatheTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        // Vectorised row kernels (exp, reductions, bf16 rounding) for LatheTensor, cloned per ISA.
+        .target(name: "CLatheKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        .target(name: "LatheTensor", dependencies: ["CBLAS", "CLatheKernels"], swiftSettings: fast),
         .target(name: "LatheModel", dependencies: ["LatheTensor", "LatheIO"], swiftSettings: fast),
         .target(name: "LatheTrain", dependencies: ["LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"],
                 swiftSettings: fast),
@@ -58,6 +60,9 @@ let package = Package(
         .executableTarget(name: $0, dependencies: ["LatheCLI", "LatheIO", argumentParser] + (stageLibraries[$0] ?? []),
                           swiftSettings: fast)
     } + [
+        // Bench-only (bench/train.sh): times training steps; not a product.
+        .executableTarget(name: "bench-train", dependencies: ["LatheModel", "LatheTensor"], path: "bench/bench-train",
+                          swiftSettings: fast),
         .testTarget(name: "LatheIOTests", dependencies: ["LatheIO"]),
         .testTarget(name: "LatheDataTests", dependencies: ["LatheData", "LatheIO"]),
         .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO"]),

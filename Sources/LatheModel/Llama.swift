@@ -21,6 +21,47 @@ public final class Llama: @unchecked Sendable {
     /// (B, T) of the last forward.
     public private(set) var batch = 0
     public private(set) var seq = 0
+    /// Inputs of the linear layers' products: fp32, or rounded to bf16 with fp32 master weights
+    /// and fp32 accumulation. With bf16 the saved inputs of those products (the norms' outputs,
+    /// the heads, the MLP's hidden) are themselves rounded, as a bf16 autocast would keep them;
+    /// attention's own products and every other kernel stay fp32.
+    public var precision: MatmulPrecision = .fp32 {
+        didSet { if precision == .bf16 && bf16Scratch == nil { bf16Scratch = BF16Scratch(model: self) } }
+    }
+    /// Extra bytes the bf16 path holds: a rounded copy of the weights and one (B,T,C) gradient.
+    public var precisionScratchBytes: Int { bf16Scratch?.bytes ?? 0 }
+    private var bf16Scratch: BF16Scratch?
+
+    /// The matrices the products read: `params` itself, or its bf16-rounded copy (norm weights
+    /// copied exactly), refreshed at each forward.
+    private var matrices: LlamaParameters { bf16Scratch.map { precision == .bf16 ? $0.weights : params } ?? params }
+
+    private final class BF16Scratch {
+        let weights: LlamaParameters
+        let residual: UnsafeMutablePointer<Float>   // (B,T,C) rounded copy of d.residual
+        let bytes: Int
+        init(model: Llama) {
+            weights = LlamaParameters(zerosFor: model.config)
+            let n = model.acts.maxBatch * model.acts.maxSeq * model.config.hiddenSize
+            residual = .allocate(capacity: n)
+            residual.initialize(repeating: 0, count: n)
+            bytes = weights.arena.count * 4 + n * 4
+        }
+        deinit { residual.deallocate() }
+    }
+
+    /// Rounds a product's input in place when the products take bf16.
+    @inline(__always)
+    private func roundInput(_ buffer: UnsafeMutablePointer<Float>, _ count: Int) {
+        if precision == .bf16 { BFloat16.round(buffer, buffer, count: count) }
+    }
+
+    /// d.residual as a product's input: itself, or a rounded copy (the skip path keeps fp32).
+    private func residualInput() -> UnsafeMutablePointer<Float> {
+        guard precision == .bf16, let scratch = bf16Scratch else { return acts.scratch.residual }
+        BFloat16.round(scratch.residual, acts.scratch.residual, count: n * config.hiddenSize)
+        return scratch.residual
+    }
 
     public init(params: LlamaParameters, maxBatch: Int, maxSeq: Int) {
         config = params.config
@@ -43,6 +84,7 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kv = config.kvDim
         RMSNorm.forward(out: a.ln1, rstd: a.rstd1, inp: a.input, weight: w.inputNorm, rows: n, channels: c,
                         eps: Float(config.rmsNormEps))
+        roundInput(a.ln1, n * c)
         Linear.forward(out: a.q, inp: a.ln1, weight: w.q, rows: n, inDim: c, outDim: qd)
         Linear.forward(out: a.k, inp: a.ln1, weight: w.k, rows: n, inDim: c, outDim: kv)
         Linear.forward(out: a.v, inp: a.ln1, weight: w.v, rows: n, inDim: c, outDim: kv)
@@ -51,6 +93,7 @@ public final class Llama: @unchecked Sendable {
         Attention.forward(out: a.attn, probs: a.probs, q: a.q, k: a.k, v: a.v, segments: acts.segments,
                           batch: batch, seq: seq, heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
                           headDim: config.headDim)
+        roundInput(a.attn, n * qd)
         a.mid.update(from: a.input, count: n * c)
         Linear.forward(out: a.mid, inp: a.attn, weight: w.o, rows: n, inDim: qd, outDim: c, accumulate: true)
     }
@@ -60,7 +103,7 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kv = config.kvDim
         let d = acts.scratch
         zero(d.attn, n * qd)
-        Linear.backward(dinp: d.attn, dweight: g.o, dout: d.residual, inp: a.attn, weight: w.o, rows: n, inDim: qd, outDim: c)
+        Linear.backward(dinp: d.attn, dweight: g.o, dout: residualInput(), inp: a.attn, weight: w.o, rows: n, inDim: qd, outDim: c)
         zero(d.q, n * qd)
         zero(d.k, n * kv)
         zero(d.v, n * kv)
@@ -69,6 +112,9 @@ public final class Llama: @unchecked Sendable {
                            kvHeads: config.numKeyValueHeads, headDim: config.headDim)
         rope.backward(d.q, positions: acts.positions, rows: n, heads: config.numAttentionHeads)
         rope.backward(d.k, positions: acts.positions, rows: n, heads: config.numKeyValueHeads)
+        roundInput(d.q, n * qd)
+        roundInput(d.k, n * kv)
+        roundInput(d.v, n * kv)
         zero(d.normed, n * c)
         Linear.backward(dinp: d.normed, dweight: g.q, dout: d.q, inp: a.ln1, weight: w.q, rows: n, inDim: c, outDim: qd)
         Linear.backward(dinp: d.normed, dweight: g.k, dout: d.k, inp: a.ln1, weight: w.k, rows: n, inDim: c, outDim: kv)
@@ -83,9 +129,11 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, i = config.intermediateSize
         RMSNorm.forward(out: a.ln2, rstd: a.rstd2, inp: a.mid, weight: w.postNorm, rows: n, channels: c,
                         eps: Float(config.rmsNormEps))
+        roundInput(a.ln2, n * c)
         Linear.forward(out: a.gate, inp: a.ln2, weight: w.gate, rows: n, inDim: c, outDim: i)
         Linear.forward(out: a.up, inp: a.ln2, weight: w.up, rows: n, inDim: c, outDim: i)
         SwiGLU.forward(out: a.hidden, gate: a.gate, up: a.up, count: n * i)
+        roundInput(a.hidden, n * i)
         out.update(from: a.mid, count: n * c)
         Linear.forward(out: out, inp: a.hidden, weight: w.down, rows: n, inDim: i, outDim: c, accumulate: true)
     }
@@ -95,11 +143,13 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, i = config.intermediateSize
         let d = acts.scratch
         zero(d.hidden, n * i)
-        Linear.backward(dinp: d.hidden, dweight: g.down, dout: d.residual, inp: a.hidden, weight: w.down,
+        Linear.backward(dinp: d.hidden, dweight: g.down, dout: residualInput(), inp: a.hidden, weight: w.down,
                         rows: n, inDim: i, outDim: c)
         zero(d.gate, n * i)
         zero(d.up, n * i)
         SwiGLU.backward(dgate: d.gate, dup: d.up, dout: d.hidden, gate: a.gate, up: a.up, count: n * i)
+        roundInput(d.gate, n * i)
+        roundInput(d.up, n * i)
         zero(d.normed, n * c)
         Linear.backward(dinp: d.normed, dweight: g.gate, dout: d.gate, inp: a.ln2, weight: w.gate, rows: n, inDim: c, outDim: i)
         Linear.backward(dinp: d.normed, dweight: g.up, dout: d.up, inp: a.ln2, weight: w.up, rows: n, inDim: c, outDim: i)
@@ -133,15 +183,23 @@ public final class Llama: @unchecked Sendable {
             Self.positions(segments: acts.segments, batch: batch, seq: seq, into: acts.positions)
         }
 
+        if precision == .bf16, let scratch = bf16Scratch {
+            for view in params.views {
+                let (from, to) = (params.arena.pointer(view), scratch.weights.arena.pointer(view))
+                if view.shape.count == 2 { BFloat16.round(to, from, count: view.count) } else { to.update(from: from, count: view.count) }
+            }
+        }
+        let weights = matrices
         Embedding.forward(out: acts.layers[0].input, tokens: acts.tokens, table: params.embed, rows: n, channels: c)
         for l in 0..<config.numHiddenLayers {
             let a = acts.layers[l]
-            attentionForward(params.layers[l], a)
-            mlpForward(params.layers[l], a, out: l + 1 < config.numHiddenLayers ? acts.layers[l + 1].input : acts.output)
+            attentionForward(weights.layers[l], a)
+            mlpForward(weights.layers[l], a, out: l + 1 < config.numHiddenLayers ? acts.layers[l + 1].input : acts.output)
         }
         RMSNorm.forward(out: acts.lnf, rstd: acts.rstdf, inp: acts.output, weight: params.norm, rows: n, channels: c,
                         eps: Float(config.rmsNormEps))
-        Linear.forward(out: acts.logits, inp: acts.lnf, weight: params.lmHead, rows: n, inDim: c, outDim: v)
+        roundInput(acts.lnf, n * c)
+        Linear.forward(out: acts.logits, inp: acts.lnf, weight: weights.lmHead, rows: n, inDim: c, outDim: v)
     }
 
     /// Cross-entropy of the last forward's logits against targets (B,T), counting position i with
@@ -161,19 +219,21 @@ public final class Llama: @unchecked Sendable {
         return result
     }
 
-    /// Adds ∂L/∂parameters into `grads`, given ∂L/∂logits in `acts.logitsGrad` for the last forward.
+    /// Adds ∂L/∂parameters into `grads`, given ∂L/∂logits in `acts.logitsGrad` for the last forward
+    /// (with bf16 products, `acts.logitsGrad` is rounded in place first).
     public func backward() {
         let c = config.hiddenSize, v = config.vocabSize
-        let d = acts.scratch
+        let d = acts.scratch, weights = matrices
         zero(d.normed, n * c)
-        Linear.backward(dinp: d.normed, dweight: grads.lmHead, dout: acts.logitsGrad, inp: acts.lnf, weight: params.lmHead,
+        roundInput(acts.logitsGrad, n * v)
+        Linear.backward(dinp: d.normed, dweight: grads.lmHead, dout: acts.logitsGrad, inp: acts.lnf, weight: weights.lmHead,
                         rows: n, inDim: c, outDim: v)
         zero(d.residual, n * c)
         RMSNorm.backward(dinp: d.residual, dweight: grads.norm, dout: d.normed, inp: acts.output, weight: params.norm,
                          rstd: acts.rstdf, rows: n, channels: c)
         for l in (0..<config.numHiddenLayers).reversed() {
-            mlpBackward(params.layers[l], grads.layers[l], acts.layers[l])
-            attentionBackward(params.layers[l], grads.layers[l], acts.layers[l])
+            mlpBackward(weights.layers[l], grads.layers[l], acts.layers[l])
+            attentionBackward(weights.layers[l], grads.layers[l], acts.layers[l])
         }
         Embedding.backward(dtable: grads.embed, dout: d.residual, tokens: acts.tokens, rows: n, channels: c)
     }

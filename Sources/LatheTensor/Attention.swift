@@ -8,14 +8,19 @@ import Glibc
 /// `segments` (B,T) gives each position a document id: position t attends to s only when
 /// s ≤ t and both carry the same id, so packed documents never see each other. A negative
 /// id marks padding: a padding position attends to nothing and its output is zero. Nil means
-/// one document per row. The four products per head go through BLAS; the masked softmax
-/// and its backward run row-parallel.
+/// one document per row. The products per head go through BLAS, blocked by query rows to
+/// skip the masked upper triangle; heads run in parallel.
 public enum Attention {
     /// Elements of scratch `backward` needs: B·NH·T·T.
     public static func scratchCount(batch b: Int, seq t: Int, heads nh: Int) -> Int { b * nh * t * t }
 
-    // out is (B,T,NH,hs); probs is (B,NH,T,T), kept for backward;
-    // q is (B,T,NH,hs); k and v are (B,T,NKV,hs), already rotated; segments is (B,T) or nil
+    /// Query rows handled per product: a block of rows [r0, r1) needs keys 0..<r1 only (the
+    /// causal mask), so the products skip most of the masked upper triangle.
+    static let rowBlock = 128
+
+    // out is (B,T,NH,hs); probs is (B,NH,T,T), kept for backward (entries above the diagonal 0);
+    // q is (B,T,NH,hs); k and v are (B,T,NKV,hs), already rotated; segments is (B,T) or nil.
+    // One (batch, head) per task: its products run on that worker, beside their softmax.
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                segments: UnsafePointer<Int32>?, batch b: Int, seq t: Int,
@@ -23,51 +28,51 @@ public enum Attention {
         precondition(nh % nkv == 0, "\(nkv) kv heads do not divide \(nh) query heads")
         let c = nh * hs, ckv = nkv * hs, group = nh / nkv
         let scale = 1 / Float(hs).squareRoot()
-        for bi in 0..<b {
-            for h in 0..<nh {
-                // scores (T,T) = scale · q_h (T,hs) · k_hᵀ (hs,T)
-                matmul(probs + (bi * nh + h) * t * t, ldc: t, q + bi * t * c + h * hs, lda: c,
-                       k + bi * t * ckv + (h / group) * hs, ldb: ckv, m: t, n: t, k: hs, transB: true, alpha: scale)
-            }
-        }
-        Parallel.forRange(b * nh * t, costPerItem: 12 * t) { rows in
-            for r in rows {
-                let bi = r / (nh * t), ti = r % t
-                maskedSoftmax(probs + r * t, query: ti, segments: segments.map { $0 + bi * t }, seq: t)
-            }
-        }
-        for bi in 0..<b {
-            for h in 0..<nh {
-                // out_h (T,hs) = probs (T,T) · v_h (T,hs)
-                matmul(out + bi * t * c + h * hs, ldc: c, probs + (bi * nh + h) * t * t, lda: t,
-                       v + bi * t * ckv + (h / group) * hs, ldb: ckv, m: t, n: hs, k: t)
+        Parallel.forRange(b * nh, costPerItem: 2 * t * t * hs) { pairs in
+            for pair in pairs {
+                let bi = pair / nh, h = pair % nh
+                let p = probs + pair * t * t, qh = q + bi * t * c + h * hs, kvh = bi * t * ckv + (h / group) * hs
+                let oh = out + bi * t * c + h * hs
+                let rowSegments = segments.map { $0 + bi * t }
+                for r0 in stride(from: 0, to: t, by: rowBlock) {
+                    let r1 = min(t, r0 + rowBlock)
+                    // scores rows r0..<r1, keys 0..<r1 = scale · q_h · k_hᵀ
+                    matmul(p + r0 * t, ldc: t, qh + r0 * c, lda: c, k + kvh, ldb: ckv, m: r1 - r0, n: r1, k: hs,
+                           transB: true, alpha: scale, parallel: false)
+                    for ti in r0..<r1 { maskedSoftmax(p + ti * t, query: ti, segments: rowSegments, seq: t) }
+                    // out_h rows r0..<r1 = probs (rows, keys 0..<r1) · v_h (keys, hs)
+                    matmul(oh + r0 * c, ldc: c, p + r0 * t, lda: t, v + kvh, ldb: ckv, m: r1 - r0, n: hs, k: r1,
+                           parallel: false)
+                }
             }
         }
     }
 
     // In place over one row of scores (T): the softmax over the keys this query may see, 0 elsewhere.
+    // Only entries 0...query are read.
     @inline(__always)
     static func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, query ti: Int, segments: UnsafePointer<Int32>?, seq t: Int) {
-        let own = segments?[ti] ?? 0
-        @inline(__always) func visible(_ s: Int) -> Bool { s <= ti && own >= 0 && (segments?[s] ?? 0) == own }
-        var maxScore = -Float.infinity
-        for s in 0...ti where visible(s) { maxScore = max(maxScore, row[s]) }
-        if maxScore == -.infinity {
-            row.update(repeating: 0, count: t)
-            return
+        if let segments {
+            let own = segments[ti]
+            var maxScore = -Float.infinity
+            if own >= 0 { for s in 0...ti where segments[s] == own { maxScore = max(maxScore, row[s]) } }
+            if maxScore == -.infinity {
+                row.update(repeating: 0, count: t)
+                return
+            }
+            let sum = VectorMath.expShifted(row, count: ti + 1, by: maxScore) { s in segments[s] == own }
+            VectorMath.scale(row, count: ti + 1, by: 1 / sum)
+        } else {
+            let maxScore = VectorMath.max(row, count: ti + 1)
+            let sum = VectorMath.expShifted(row, count: ti + 1, by: maxScore)
+            VectorMath.scale(row, count: ti + 1, by: 1 / sum)
         }
-        var sum: Float = 0
-        for s in 0..<t {
-            let e = visible(s) ? expf(row[s] - maxScore) : 0
-            row[s] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for s in 0...ti { row[s] *= inv }
+        if ti + 1 < t { (row + ti + 1).update(repeating: 0, count: t - ti - 1) }
     }
 
     // dq (B,T,NH,hs), dk and dv (B,T,NKV,hs) += gradients from dout (B,T,NH,hs);
-    // scratch holds B·NH·T·T floats and is overwritten
+    // scratch holds B·NH·T·T floats and is overwritten. One (batch, kv head) per task, since
+    // the query heads of a group add into the same dk and dv.
     public static func backward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
                                 dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                 dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
@@ -75,37 +80,36 @@ public enum Attention {
                                 batch b: Int, seq t: Int, heads nh: Int, kvHeads nkv: Int, headDim hs: Int) {
         let c = nh * hs, ckv = nkv * hs, group = nh / nkv
         let scale = 1 / Float(hs).squareRoot()
-        for bi in 0..<b {
-            for h in 0..<nh {
-                let p = probs + (bi * nh + h) * t * t, dp = scratch + (bi * nh + h) * t * t
-                let doh = dout + bi * t * c + h * hs
-                let kv = bi * t * ckv + (h / group) * hs
-                // dprobs (T,T) = dout_h (T,hs) · v_hᵀ
-                matmul(dp, ldc: t, doh, lda: c, v + kv, ldb: ckv, m: t, n: t, k: hs, transB: true)
-                // dv_h (T,hs) += probsᵀ (T,T) · dout_h (T,hs)
-                matmul(dv + kv, ldc: ckv, p, lda: t, doh, ldb: c, m: t, n: hs, k: t, transA: true, beta: 1)
-            }
-        }
-        // dscores = probs ⊙ (dprobs − Σ_s probs·dprobs), row by row; masked entries stay 0
-        Parallel.forRange(b * nh * t, costPerItem: 4 * t) { rows in
-            for r in rows {
-                let p = probs + r * t, d = scratch + r * t
-                let last = r % t
-                var dot: Float = 0
-                for s in 0...last { dot += p[s] * d[s] }
-                for s in 0...last { d[s] = p[s] * (d[s] - dot) }
-                if last + 1 < t { (d + last + 1).update(repeating: 0, count: t - last - 1) }
-            }
-        }
-        for bi in 0..<b {
-            for h in 0..<nh {
-                let ds = scratch + (bi * nh + h) * t * t
-                let qh = bi * t * c + h * hs, kv = bi * t * ckv + (h / group) * hs
-                // dq_h (T,hs) += scale · dscores (T,T) · k_h (T,hs)
-                matmul(dq + qh, ldc: c, ds, lda: t, k + kv, ldb: ckv, m: t, n: hs, k: t, alpha: scale, beta: 1)
-                // dk_h (T,hs) += scale · dscoresᵀ · q_h (T,hs)
-                matmul(dk + kv, ldc: ckv, ds, lda: t, q + qh, ldb: c, m: t, n: hs, k: t,
-                       transA: true, alpha: scale, beta: 1)
+        Parallel.forRange(b * nkv, costPerItem: 4 * group * t * t * hs) { pairs in
+            for pair in pairs {
+                let bi = pair / nkv, kh = pair % nkv
+                let kv = bi * t * ckv + kh * hs
+                for h in (kh * group)..<((kh + 1) * group) {
+                    let p = probs + (bi * nh + h) * t * t, ds = scratch + (bi * nh + h) * t * t
+                    let qh = bi * t * c + h * hs
+                    for r0 in stride(from: 0, to: t, by: rowBlock) {
+                        let r1 = min(t, r0 + rowBlock), rows = r1 - r0
+                        // dprobs (rows, keys 0..<r1) = dout_h · v_hᵀ
+                        matmul(ds + r0 * t, ldc: t, dout + qh + r0 * c, lda: c, v + kv, ldb: ckv, m: rows, n: r1, k: hs,
+                               transB: true, parallel: false)
+                        // dv_h (keys 0..<r1, hs) += probsᵀ · dout_h
+                        matmul(dv + kv, ldc: ckv, p + r0 * t, lda: t, dout + qh + r0 * c, ldb: c, m: r1, n: hs, k: rows,
+                               transA: true, beta: 1, parallel: false)
+                        // dscores = probs ⊙ (dprobs − Σ_s probs·dprobs), row by row; masked entries are 0
+                        for ti in r0..<r1 {
+                            let pr = p + ti * t, d = ds + ti * t
+                            let dot = VectorMath.dot(pr, d, count: ti + 1)
+                            for s in 0...ti { d[s] = pr[s] * (d[s] - dot) }
+                            if ti + 1 < r1 { (d + ti + 1).update(repeating: 0, count: r1 - ti - 1) }
+                        }
+                        // dq_h rows += scale · dscores · k_h
+                        matmul(dq + qh + r0 * c, ldc: c, ds + r0 * t, lda: t, k + kv, ldb: ckv, m: rows, n: hs, k: r1,
+                               alpha: scale, beta: 1, parallel: false)
+                        // dk_h (keys 0..<r1) += scale · dscoresᵀ · q_h rows
+                        matmul(dk + kv, ldc: ckv, ds + r0 * t, lda: t, q + qh + r0 * c, ldb: c, m: r1, n: hs, k: rows,
+                               transA: true, alpha: scale, beta: 1, parallel: false)
+                    }
+                }
             }
         }
     }

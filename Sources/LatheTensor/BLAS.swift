@@ -39,6 +39,10 @@ public final class BLAS: @unchecked Sendable {
         } else {
             requestedCoreType = nil
         }
+        // One thread inside OpenBLAS: `matmul` splits products across Parallel's workers itself.
+        // OpenBLAS's own pool spins in sched_yield between calls, which on a busy machine took
+        // a third of a training step from the threads doing the work.
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
         let names = ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"]
         guard let handle = names.lazy.compactMap({ dlopen($0, RTLD_NOW | RTLD_LOCAL) }).first else {
             fatalError("Lathe needs OpenBLAS: none of \(names) could be opened "
@@ -55,6 +59,7 @@ public final class BLAS: @unchecked Sendable {
         config = symbol("openblas_get_config", GetString.self)
         setThreads = symbol("openblas_set_num_threads", SetThreads.self)
         getThreads = symbol("openblas_get_num_threads", GetThreads.self)
+        setThreads?(1)
     }
 
     /// The kernel family OpenBLAS chose, e.g. "SkylakeX", "Haswell", "Prescott".
@@ -67,30 +72,32 @@ public final class BLAS: @unchecked Sendable {
         return words.count > 1 && words[0] == "OpenBLAS" ? String(words[1]) : "unknown"
     }
 
+    /// OpenBLAS's own threads per call: 1, since `matmul` does the splitting (see init).
     public var threads: Int {
         get { Int(getThreads?() ?? 1) }
         set { setThreads?(Int32(max(1, newValue))) }
     }
 
-    /// One line for `--verbose`: "OpenBLAS 0.3.21, core SkylakeX, 2 threads".
+    /// One line for `--verbose`: "OpenBLAS 0.3.21, core SkylakeX, 2 workers".
     public static func describe() -> String {
         let blas = shared
-        return "OpenBLAS \(blas.version), core \(blas.coreName), \(blas.threads) thread\(blas.threads == 1 ? "" : "s")"
+        return "OpenBLAS \(blas.version), core \(blas.coreName), \(Parallel.workers) worker\(Parallel.workers == 1 ? "" : "s")"
     }
 
-    /// Achieved GFLOP/s of an n×n×n sgemm (2n³ flops per call), best of `repeats` after a warm-up.
-    public static func measureSgemm(n: Int = 1024, repeats: Int = 5) -> Double {
+    /// Achieved GFLOP/s of an n×n×n sgemm (2n³ flops per call), best of `repeats` after a warm-up,
+    /// split across Parallel's workers or (`parallel: false`) on the calling thread.
+    public static func measureSgemm(n: Int = 1024, repeats: Int = 5, parallel: Bool = true) -> Double {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
         var rng = SplitMix64(seed: 1)
         for i in 0..<(n * n) { a[i] = rng.nextUniform() - 0.5; b[i] = rng.nextUniform() - 0.5 }
-        matmul(c, a, b, m: n, n: n, k: n)
+        matmul(c, ldc: n, a, lda: n, b, ldb: n, m: n, n: n, k: n, parallel: parallel)
         var best = Double.infinity
         for _ in 0..<max(1, repeats) {
             let start = monotonicSeconds()
-            matmul(c, a, b, m: n, n: n, k: n)
+            matmul(c, ldc: n, a, lda: n, b, ldb: n, m: n, n: n, k: n, parallel: parallel)
             best = min(best, monotonicSeconds() - start)
         }
         return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
@@ -141,10 +148,36 @@ public func matmul(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, 
 }
 
 // The same with explicit row strides (elements), for heads sliced out of a (T, heads*hs) buffer.
-@inline(__always)
+// Products of at least 2²¹ multiply-adds are split into one block of C per worker (along
+// whichever of m and n is longer, in multiples of 16); `parallel: false` keeps the product on
+// the calling thread, for callers that already run one product per worker.
 public func matmul(_ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int,
                    _ b: UnsafePointer<Float>, ldb: Int, m: Int, n: Int, k: Int,
-                   transA: Bool = false, transB: Bool = false, alpha: Float = 1, beta: Float = 0) {
-    BLAS.shared.sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+                   transA: Bool = false, transB: Bool = false, alpha: Float = 1, beta: Float = 0,
+                   parallel: Bool = true) {
+    let sgemm = BLAS.shared.sgemm
+    func run(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ m: Int, _ n: Int) {
+        sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+              Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    let workers = Parallel.workers
+    guard parallel, workers > 1, m * n * k >= 1 << 21, max(m, n) >= 32 * workers else {
+        run(c, a, b, m, n)
+        return
+    }
+    let alongRows = m >= n
+    let length = alongRows ? m : n
+    let blocks = (length + 15) / 16
+    Parallel.forRange(workers, costPerItem: 1 << 20) { chunks in
+        for chunk in chunks {
+            let lo = blocks * chunk / workers * 16, hi = min(length, blocks * (chunk + 1) / workers * 16)
+            guard lo < hi else { continue }
+            if alongRows {
+                // rows lo..<hi of C come from rows of op(a): a's rows, or its columns when transposed
+                run(c + lo * ldc, a + (transA ? lo : lo * lda), b, hi - lo, n)
+            } else {
+                run(c + lo, a, b + (transB ? lo * ldb : lo), m, hi - lo)
+            }
+        }
+    }
 }

@@ -49,10 +49,7 @@ public enum CrossEntropy {
                     continue
                 }
                 let lse = logSumExp(row, v)
-                for j in 0..<v {
-                    let p = expf(row[j] - lse)
-                    d[j] = (inPlace ? 0 : d[j]) + w * p
-                }
+                VectorMath.softmaxScaled(into: d, row: row, count: v, logSumExp: lse, weight: w, accumulate: !inPlace)
                 d[Int(targets[r])] -= w
             }
         }
@@ -65,11 +62,8 @@ public enum CrossEntropy {
 
     @inline(__always)
     static func logSumExp(_ row: UnsafePointer<Float>, _ v: Int) -> Float {
-        var m = -Float.infinity
-        for j in 0..<v { m = max(m, row[j]) }
-        var sum: Float = 0
-        for j in 0..<v { sum += expf(row[j] - m) }
-        return m + logf(sum)
+        let m = VectorMath.max(row, count: v)
+        return m + logf(VectorMath.sumExpShifted(row, count: v, by: m))
     }
 
     public enum Reference {

@@ -11,9 +11,7 @@ public enum RMSNorm {
         Parallel.forRange(n, costPerItem: 4 * c) { rows in
             for r in rows {
                 let x = inp + r * c, y = out + r * c
-                var sumSquares: Float = 0
-                for j in 0..<c { sumSquares += x[j] * x[j] }
-                let s = 1 / (sumSquares / Float(c) + eps).squareRoot()
+                let s = 1 / (VectorMath.dot(x, x, count: c) / Float(c) + eps).squareRoot()
                 rstd[r] = s
                 for j in 0..<c { y[j] = x[j] * s * weight[j] }
             }

@@ -1,3 +1,4 @@
+import CLatheKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,11 +8,9 @@ public enum SwiGLU {
     // out, gate and up are (N, I), flattened to count = N*I
     public static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>,
                                up: UnsafePointer<Float>, count: Int) {
-        Parallel.forRange(count, costPerItem: 20) { range in
-            for i in range {
-                let g = gate[i]
-                out[i] = g / (1 + expf(-g)) * up[i]
-            }
+        Parallel.forRange((count + 63) / 64, costPerItem: 64 * 20) { blocks in
+            let lo = blocks.lowerBound * 64, hi = min(count, blocks.upperBound * 64)
+            lathe_swiglu_forward(out + lo, gate + lo, up + lo, hi - lo)
         }
     }
 
@@ -19,12 +18,9 @@ public enum SwiGLU {
     public static func backward(dgate: UnsafeMutablePointer<Float>, dup: UnsafeMutablePointer<Float>,
                                 dout: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                                 count: Int) {
-        Parallel.forRange(count, costPerItem: 25) { range in
-            for i in range {
-                let g = gate[i], sigma = 1 / (1 + expf(-g))
-                dgate[i] += dout[i] * up[i] * sigma * (1 + g * (1 - sigma))
-                dup[i] += dout[i] * g * sigma
-            }
+        Parallel.forRange((count + 63) / 64, costPerItem: 64 * 25) { blocks in
+            let lo = blocks.lowerBound * 64, hi = min(count, blocks.upperBound * 64)
+            lathe_swiglu_backward(dgate + lo, dup + lo, dout + lo, gate + lo, up + lo, hi - lo)
         }
     }
 

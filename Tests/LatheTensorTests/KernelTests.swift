@@ -170,10 +170,17 @@ import Foundation
         #expect(relativeError(g.dv, numericGradient(v) { loss(q, k, $0) }) < 1e-6)
     }
 
-    // The second case is large enough for the row-parallel softmax; it packs 3 documents a row.
-    @Test(arguments: [false, true]) func fastMatchesReference(large: Bool) {
-        let (b, t, nh, nkv, hs) = large ? (2, 40, 6, 2, 16) : (self.b, self.t, self.nh, self.nkv, self.hs)
-        let seg: [Int32] = large ? (0..<(b * t)).map { Int32(($0 % t) / 15) } : Self.segments
+    // Case 1 is large enough to run heads in parallel and packs 3 documents a row; case 2 spans
+    // three of the kernel's 128-row blocks, once with one document a row and once packed.
+    @Test(arguments: [0, 1, 2, 3]) func fastMatchesReference(size: Int) {
+        let (b, t, nh, nkv, hs) = [(self.b, self.t, self.nh, self.nkv, self.hs), (2, 40, 6, 2, 16),
+                                   (2, 300, 2, 1, 8), (1, 300, 4, 2, 8)][size]
+        let seg: [Int32]? = switch size {
+        case 0: Self.segments
+        case 1: (0..<(b * t)).map { Int32(($0 % t) / 15) }
+        case 2: nil
+        default: (0..<(b * t)).map { Int32(($0 % t) / 170) }
+        }
         let q = randomValues(b * t * nh * hs, seed: 5), k = randomValues(b * t * nkv * hs, seed: 6)
         let v = randomValues(k.count, seed: 7), r = randomValues(q.count, seed: 8)
         let qb = floats(q), kb = floats(k), vb = floats(v)

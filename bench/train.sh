@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Training speed, Lathe against PyTorch on the same CPU in the same run: the `tiny` and `small`
+# Llama configs for STEPS steps each (AdamW, random 16-token phrases repeated along each row).
+# Lathe runs fp32 and bf16 (bench-train, a bench-only executable); PyTorch runs LlamaForCausalLM
+# fp32, eager, 2 threads (bench/train_torch.py, in a venv under bench/out/).
+# Prints tokens/s (steps after the first), achieved FLOP/s = tokens/s × (6 × matrix parameters
+# + 12 · layers · seq · heads·head_dim) — the embedding lookup costs none, lm_head counts, and
+# attention counts its full T×T products — that as a fraction of a 2048³ sgemm measured in the
+# same run, the ratio Lathe/PyTorch, peak RSS against Lathe's estimate (parameters, gradients,
+# two AdamW moments, activations, bf16 copies), and how far bf16's loss curve strays from fp32's.
+#   STEPS=20 CONFIGS="tiny small" bench/train.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS=${STEPS:-20}
+CONFIGS=${CONFIGS:-"tiny small"}
+OUT=bench/out/train
+mkdir -p "$OUT"
+
+swift build -c release --product bench-train >/dev/null
+BIN=.build/release/bench-train
+
+VENV=bench/out/torch-venv
+if ! "$VENV/bin/python" -c "import torch, transformers" 2>/dev/null; then
+    python3 -m venv "$VENV"
+    # CPU-only torch: a local CPU wheel where pip's find-links has one, else torch from PyPI
+    # (or from TORCH_INDEX_URL when it is set, e.g. to a CPU-only wheel index).
+    wheel=$(ls "${PIP_FIND_LINKS:-/nonexistent}"/torch-*+cpu-*.whl 2>/dev/null | sort -V | tail -1 || true)
+    if [ -n "$wheel" ]; then
+        "$VENV/bin/pip" install -q "$wheel"
+    else
+        "$VENV/bin/pip" install -q torch ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+    fi
+    "$VENV/bin/pip" install -q transformers
+fi
+
+for config in $CONFIGS; do
+    case $config in
+        tiny) shape="8 256" ;;
+        small) shape="4 512" ;;
+        *) echo "unknown config $config (tiny or small)"; exit 2 ;;
+    esac
+    # shellcheck disable=SC2086
+    "$BIN" $config $shape "$STEPS" fp32 sgemm > "$OUT/$config-fp32.txt"
+    # shellcheck disable=SC2086
+    "$BIN" $config $shape "$STEPS" bf16 > "$OUT/$config-bf16.txt"
+    # shellcheck disable=SC2086
+    "$VENV/bin/python" bench/train_torch.py $config $shape "$STEPS" > "$OUT/$config-torch.txt"
+done
+
+python3 - "$OUT" $CONFIGS <<'PY'
+import sys
+out, configs = sys.argv[1], sys.argv[2:]
+
+def read(path):
+    return dict(line.strip().split("=", 1) for line in open(path) if "=" in line)
+
+for name in configs:
+    fp32, bf16, torch = (read(f"{out}/{name}-{kind}.txt") for kind in ("fp32", "bf16", "torch"))
+    sgemm = float(fp32["sgemm_gflops"])
+    flops = int(fp32["flops_per_token"])
+    print(f"{name}: B={fp32['batch']} T={fp32['seq']}, {int(fp32['parameters']):,} parameters, "
+          f"{flops / 1e6:.1f} MFLOP/token, {fp32['steps']} steps; {fp32['blas']}; sgemm 2048³ {sgemm:.0f} GFLOP/s")
+    ref = float(torch["tokens_per_second"])
+    base = [float(x) for x in fp32["losses"].split(",")]
+    for label, run in (("lathe fp32", fp32), ("lathe bf16", bf16), (f"torch {torch['torch']} fp32", torch)):
+        tps = float(run["tokens_per_second"])
+        gf = tps * flops / 1e9
+        rss = int(run["peak_rss"]) / 2**20
+        extra = ""
+        if "estimate" in run:
+            est = int(run["estimate"]) / 2**20
+            extra = f", estimate {est:.0f} MiB ({rss / est:.2f}x)"
+        losses = [float(x) for x in run["losses"].split(",")]
+        drift = max(abs(a - b) / b for a, b in zip(losses, base))
+        print(f"  {label:18s} {tps:8.0f} tokens/s  {gf:6.1f} GFLOP/s = {gf / sgemm:5.1%} of sgemm  "
+              f"{tps / ref:5.2f}x torch  peak RSS {rss:.0f} MiB{extra}  "
+              f"loss {losses[0]:.3f} -> {losses[-1]:.3f}" + (f" (max {drift:.2%} from lathe fp32)" if run is bf16 else ""))
+PY
