@@ -32,15 +32,16 @@ struct EvalCLITests {
         let result = try Tool.shell("bash '\(dir)/run.sh' '\(dir)'")
         #expect(result.status == 0, "\(result.stderr)")
         let lines = (try String(contentsOfFile: dir + "/results.jsonl", encoding: .utf8)).split(separator: "\n")
-        // 2 checkpoints x (loss 1 + acc, acc_norm 2 + perplexity, bits_per_byte 2 + response_tokens, stopped 2) + 1 failure
-        #expect(lines.count == 2 * 7 + 1)
+        // 2 checkpoints x (loss 1 + acc, acc_norm 2 + perplexity, bits_per_byte 2
+        // + response_tokens, stopped, asks_question 3) + 1 failure
+        #expect(lines.count == 2 * 8 + 1)
         #expect(lines.first!.hasPrefix(#"{"checkpoint":"run/checkpoint-2","step":2,"task":"loss:chats","metric":"loss""#))
         #expect(lines.last!.contains(#""metric":"failed""#) && lines.last!.contains("broken: tokenizer.json is missing"))
         #expect(result.stderr.contains("FAILED: broken: tokenizer.json is missing"))
         let generations = (try String(contentsOfFile: dir + "/gens.jsonl", encoding: .utf8)).split(separator: "\n")
         #expect(generations.count == 2)
         let report = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
-        #expect(report.components(separatedBy: "<svg").count - 1 == 7)
+        #expect(report.components(separatedBy: "<svg").count - 1 == 8)
     }
 
     @Test func withoutSkipAMissingCheckpointStopsTheRunNamingIt() throws {
