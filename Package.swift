@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "LatheTokenizer", dependencies: ["LatheIO"], swiftSettings: fast),
         // Vectorised row kernels (exp, reductions, bf16 rounding) for LatheTensor, cloned per ISA.
         .target(name: "CLatheKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
-        .target(name: "LatheTensor", dependencies: ["CBLAS", "CLatheKernels"], swiftSettings: fast),
+        .target(name: "LatheTensor", dependencies: ["CBLAS", "CLatheKernels", "LatheIO"], swiftSettings: fast),
         .target(name: "LatheModel", dependencies: ["LatheTensor", "LatheIO"], swiftSettings: fast),
         .target(name: "LatheTrain", dependencies: ["LatheModel", "LatheTensor", "LatheTokenizer", "LatheData", "LatheIO"],
                 swiftSettings: fast),

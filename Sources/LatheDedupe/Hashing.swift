@@ -1,3 +1,4 @@
+import LatheIO
 /// Fast non-cryptographic 64-bit hashing in the wyhash style: a 64×64→128-bit multiply
 /// folded to 64 bits mixes a whole word per step. Used for shingles, band buckets, exact keys
 /// and eval n-grams; none of it is an on-disk format a reader outside Lathe must reproduce,
@@ -115,19 +116,6 @@ public struct Hash128: Hashable, Sendable {
     public var hex: String {
         let h = String(high, radix: 16), l = String(low, radix: 16)
         return String(repeating: "0", count: 16 - h.count) + h + String(repeating: "0", count: 16 - l.count) + l
-    }
-}
-
-/// SplitMix64: the seeded stream that draws the MinHash permutations and test data.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
 

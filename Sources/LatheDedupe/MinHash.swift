@@ -1,4 +1,5 @@
 import CDedupeKernels
+import LatheIO
 import Foundation
 
 /// MinHash signatures: for each of `numPerm` hash functions, the least value over a
