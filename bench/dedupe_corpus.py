@@ -4,7 +4,7 @@ synthetic vocabulary, with planted near-duplicates (word substitutions and delet
 boilerplate lines, reordered paragraphs, exact copies) whose word-5-gram Jaccard with every
 other member of their family is computed exactly.
 
-Writes corpus.jsonl ({"id", "text"}) and truth.json: the ids that a perfect deduplicator
+Writes corpus.jsonl ({"id", "text", "source"}) and truth.json: the ids that a perfect deduplicator
 keeping the first copy removes at Jaccard >= THRESHOLD (a document is removed when some
 earlier document has Jaccard >= THRESHOLD with it), plus the planted pairs' Jaccard values.
 Tokens are lower-case words split on whitespace, what `--normalize full` gives for this text.
@@ -107,7 +107,7 @@ def main():
         for i, (fam, paragraphs, kind) in enumerate(docs):
             doc_id = "d%06d" % i
             text = "\n\n".join(" ".join(p) for p in paragraphs)
-            f.write(json.dumps({"id": doc_id, "text": text}) + "\n")
+            f.write(json.dumps({"id": doc_id, "text": text, "source": "bench"}) + "\n")
             members.setdefault(fam, []).append((i, doc_id, shingles(text.split()), kind))
     removed, pairs = [], []
     for fam, group in members.items():
