@@ -61,7 +61,7 @@ let package = Package(
                           swiftSettings: fast)
     } + [
         // Bench-only (bench/train.sh): times training steps; not a product.
-        .executableTarget(name: "bench-train", dependencies: ["LatheModel", "LatheTensor"], path: "bench/bench-train",
+        .executableTarget(name: "bench-train", dependencies: ["LatheModel", "LatheTensor", "LatheTrain"], path: "bench/bench-train",
                           swiftSettings: fast),
         .testTarget(name: "LatheIOTests", dependencies: ["LatheIO"]),
         .testTarget(name: "LatheDataTests", dependencies: ["LatheData", "LatheIO"]),

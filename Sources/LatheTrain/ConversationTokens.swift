@@ -3,8 +3,8 @@ import LatheIO
 import LatheTokenizer
 
 // Public doors onto SFT's record reading and masking, for lathe-eval's `loss` and `prefs`
-// (they must mask exactly as training does). TrainingData.addConversation tokenises the same
-// way; when this lands, it can call `ConversationTokens.encode` so the rule lives once.
+// (they must mask exactly as training does). TrainingData.addConversation calls `encode`, so
+// the masking rule lives in this one function.
 
 /// A conversation's tokens and which of them are the assistant's (the ones SFT trains on).
 public struct ConversationTokens: Sendable, Equatable {
@@ -14,7 +14,7 @@ public struct ConversationTokens: Sendable, Equatable {
     public init() {}
 
     /// Renders `messages` with `template` and tokenises each span on its own, so a token never
-    /// straddles the boundary of an assistant turn (TrainingData's rule). With `labelFrom`,
+    /// straddles the boundary of an assistant turn. With `labelFrom`,
     /// only assistant turns from that index on (counting assistant turns) are labelled.
     public static func encode(_ messages: [ChatMessage], template: ChatTemplate, tokenizer: Tokenizer,
                               labelFrom firstLabelledTurn: Int = 0) -> ConversationTokens {

@@ -129,23 +129,8 @@ public final class TrainingData: @unchecked Sendable {
         guard messages.contains(where: { $0.role == "assistant" }) else {
             throw RecordError(location, "the conversation has no assistant turn, so nothing to learn from", reason: "no_assistant_turn")
         }
-        let rendered = settings.template.render(messages)
-        let bytes = Array(rendered.text.utf8)
-        var tokens: [Int32] = [], labelled: [Bool] = []
-        // Each piece is encoded on its own, so a token never straddles a span boundary.
-        var cursor = 0
-        func piece(_ range: Range<Int>, label: Bool) {
-            guard !range.isEmpty else { return }
-            let before = tokens.count
-            tokenizer.encode(String(decoding: bytes[range], as: UTF8.self), addSpecialTokens: false, into: &tokens)
-            labelled += Array(repeating: label, count: tokens.count - before)
-        }
-        for span in rendered.assistantSpans {
-            piece(cursor..<span.lowerBound, label: false)
-            piece(span, label: true)
-            cursor = span.upperBound
-        }
-        piece(cursor..<bytes.count, label: false)
+        let encoded = ConversationTokens.encode(messages, template: settings.template, tokenizer: tokenizer)
+        var (tokens, labelled) = (encoded.tokens, encoded.labelled)
         if tokens.count > settings.seqLen + 1 {
             truncated += 1
             tokens.removeLast(tokens.count - settings.seqLen - 1)

@@ -10,6 +10,7 @@ import LatheTrain
 import Synchronization
 
 extension Objective: ExpressibleByArgument {}
+extension MatmulPrecision: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension ChatTemplate: ExpressibleByArgument {}
 
@@ -79,6 +80,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Micro-batches whose gradients add up to one optimizer step (default 1).")
     var gradAccum = 1
+
+    @Option(help: "Matrix-product inputs: fp32, or bf16 (inputs rounded to bfloat16, fp32 accumulation and master weights). Default: fp32.")
+    var dtype: MatmulPrecision = .fp32
 
     @Option(help: "Peak learning rate (default 3e-4).")
     var lr = 3e-4
@@ -209,6 +213,13 @@ struct Train: ParsableCommand {
                 state = saved
             }
             let model = Llama(params: params, maxBatch: batchSize, maxSeq: seqLen)
+            model.precision = dtype
+            if verbose {
+                let native = CPUFeatures.current().contains("avx512_bf16")
+                printError("lathe-train: matmul precision \(dtype.rawValue)"
+                    + (dtype == .bf16 ? ": inputs rounded to bf16, products by the fp32 kernels"
+                        + (native ? "" : " (this CPU lacks avx512_bf16)") : ""))
+            }
             let trainer = Trainer(model: model, tokenizer: tokenizer, data: data, evalData: evalData, settings: settings, resumeFrom: state)
             if let resumeFrom {
                 try trainer.loadOptimizer(from: resumeFrom)
@@ -216,9 +227,11 @@ struct Train: ParsableCommand {
             }
             let memory = trainer.memoryEstimate
             if !runOptions.quiet {
-                let total = memory.parameters + memory.gradients + memory.optimizer + memory.activations
+                let scratch = model.precisionScratchBytes
+                let total = memory.parameters + memory.gradients + memory.optimizer + memory.activations + scratch
                 printError("lathe-train: \(params.count) parameters; memory estimate \(mib(total)): parameters \(mib(memory.parameters)), "
-                    + "gradients \(mib(memory.gradients)), optimizer \(mib(memory.optimizer)), activations \(mib(memory.activations))")
+                    + "gradients \(mib(memory.gradients)), optimizer \(mib(memory.optimizer)), activations \(mib(memory.activations))"
+                    + (scratch > 0 ? ", \(dtype.rawValue) copies \(mib(scratch))" : ""))
             }
             try train(trainer, settings: settings)
         }

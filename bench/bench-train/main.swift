@@ -5,6 +5,7 @@
 // 0.9/0.999, eps 1e-8, weight decay 0.01 on matrices), as bench/train_torch.py uses.
 import LatheModel
 import LatheTensor
+import LatheTrain
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,23 +24,17 @@ guard let dtype = MatmulPrecision(rawValue: dtypeName) else {
 
 let model = Llama(config: config, maxBatch: b, maxSeq: t, seed: 1)
 model.precision = dtype
-let p = model.params.flat, g = model.grads.flat
-let m = UnsafeMutablePointer<Float>.allocate(capacity: p.count)
-let v = UnsafeMutablePointer<Float>.allocate(capacity: p.count)
-m.initialize(repeating: 0, count: p.count)
-v.initialize(repeating: 0, count: p.count)
-// Weight decay applies to matrices only, as the usual Hugging Face grouping does.
-var decays = [Float](repeating: 0, count: p.count)
-for view in model.params.views where view.shape.count == 2 {
-    for j in view.offset..<(view.offset + view.count) { decays[j] = 1 }
-}
+// Weight decay applies to matrices only, as the usual Hugging Face grouping does (and AdamW's rule).
+let optimizer = AdamW(config: config, weightDecay: 0.01)
+optimizer.beta2 = 0.999
+optimizer.eps = 1e-8
 
 // Random tokens, a fresh batch each step, from one seed (the same stream bench/train_torch.py
 // cannot share, so only the loss curve's shape and the speed are comparable across the two).
 var rng = SplitMix64(seed: 7)
 var tokens = [Int32](repeating: 0, count: b * t), targets = [Int32](repeating: 0, count: b * t)
 var times: [Double] = [], losses: [Float] = []
-let (lr, beta1, beta2, eps, wd): (Float, Float, Float, Float, Float) = (1e-3, 0.9, 0.999, 1e-8, 0.01)
+let lr: Float = 1e-3
 for step in 1...steps {
     // A learnable stream: each row repeats a random 16-token phrase, so the loss falls fast.
     for row in 0..<b {
@@ -52,17 +47,7 @@ for step in 1...steps {
     losses.append(model.crossEntropy(targets: targets).loss)
     model.zeroGradients()
     model.backward()
-    let c1 = 1 - powf(beta1, Float(step)), c2 = 1 - powf(beta2, Float(step))
-    let pp = p.baseAddress!, gp = g.baseAddress!
-    decays.withUnsafeBufferPointer { decay in
-        Parallel.forRange(p.count, costPerItem: 16) { range in
-            for j in range {
-                m[j] = beta1 * m[j] + (1 - beta1) * gp[j]
-                v[j] = beta2 * v[j] + (1 - beta2) * gp[j] * gp[j]
-                pp[j] -= lr * ((m[j] / c1) / ((v[j] / c2).squareRoot() + eps) + wd * decay[j] * pp[j])
-            }
-        }
-    }
+    optimizer.update(model.params, model.grads, lr: lr, step: step, gradScale: 1)
     times.append(monotonicSeconds() - start)
 }
 
@@ -82,8 +67,8 @@ let timed = times.dropFirst()
 let seconds = timed.reduce(0, +)
 let tokensPerSecond = Double(b * t * timed.count) / seconds
 let flopsPerStep = model.trainingFlops(tokens: b * t, seq: t)
-// params, grads, two AdamW moments, the decay mask, activations
-let estimate = 4 * p.count * 4 + decays.count * 4 + model.acts.bytes + model.precisionScratchBytes
+// params, grads, two AdamW moments, activations
+let estimate = 4 * model.params.arena.count * 4 + model.acts.bytes + model.precisionScratchBytes
 for (key, value) in [("config", args[1]), ("batch", "\(b)"), ("seq", "\(t)"), ("steps", "\(steps)"), ("dtype", dtypeName)] {
     print("\(key)=\(value)")
 }
