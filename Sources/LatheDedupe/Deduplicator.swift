@@ -163,6 +163,9 @@ public final class Deduplicator {
     }
 
     func run(_ config: PipelineConfig) throws -> DedupeReport {
+        // Records are kept unchanged unless --lines rewrites them: write them as read.
+        var config = config
+        config.keptAsRead = settings.lines == nil
         if let why = settings.needsFilesBecause, config.inputs.contains("-") {
             throw IOFailure("\(why) read the input more than once, so it must be files, not stdin: save the stream to a file first (or drop \(why))")
         }

@@ -101,6 +101,8 @@ public enum Signature {
             }
         }
         let table = drops
+        var config = config
+        config.keptAsRead = true
         try JSONLinesPipeline.run(config) { record, location in
             if let drop = table[location.line] { return [.drop(record, reason: drop.reason, detail: drop.detail)] }
             return [.keep(record)]

@@ -44,6 +44,9 @@ public struct PipelineConfig: Sendable {
 
     /// Output to `/dev/null` (validate without -o, a scan) is counted but never serialised.
     public var discardsOutput: Bool { output == "/dev/null" }
+    /// The stage never changes a record it keeps, so kept records are written as their input
+    /// lines: nothing is re-serialised, and the output keeps the input's bytes (dedupe, filters).
+    public var keptAsRead = false
 }
 
 /// A dropped record as the shared machinery saw it, for tools that report the first few.
@@ -77,6 +80,13 @@ public final class RecordSink {
     /// Writes a kept record.
     public func emit(_ record: JSONValue) throws {
         try output.write(record)
+        stats.recordsOut += 1
+    }
+
+    /// Writes a kept record as its input line (without the newline, which this adds).
+    public func emitLine(_ line: ArraySlice<UInt8>) throws {
+        try line.withUnsafeBytes { try output.write($0) }
+        try output.write([0x0A])
         stats.recordsOut += 1
     }
 
@@ -226,10 +236,11 @@ public enum JSONLinesPipeline {
         let onError = config.onError
         let maxDepth = config.maxDepth
         let discardKept = config.discardsOutput
+        let keptAsRead = config.keptAsRead && !discardKept
         try streamBatches(config, into: sink, work: { batch in
             process(batch, transform: transform, onError: onError, maxDepth: maxDepth,
                     rejectsWanted: rejectsWanted, keepFirstDrops: keep, discardKept: discardKept,
-                    acceptsUnparsed: acceptsUnparsed)
+                    keptAsRead: keptAsRead, acceptsUnparsed: acceptsUnparsed)
         }, consume: { result in
             try sink.absorb(result)
             if let error = result.error { throw error }
@@ -277,6 +288,8 @@ public enum JSONLinesPipeline {
         public var location: SourceLocation
         public var bytes: Int
         public var result: Swift.Result<P, RecordError>
+        /// The input line, when kept records are written as read.
+        public var line: ArraySlice<UInt8>? = nil
     }
 
     /// For stateful stages (dedupe): `prepare` runs on all cores (parse, normalise, hash),
@@ -292,6 +305,7 @@ public enum JSONLinesPipeline {
         let sink = try RecordSink(config: config)
         sink.keepFirstDrops = keepFirstDrops
         let maxDepth = config.maxDepth
+        let keptAsRead = config.keptAsRead && !config.discardsOutput
         do {
             try streamBatches(config, into: sink, work: { batch in
                 (0..<batch.count).map { i -> Prepared<P> in
@@ -306,7 +320,8 @@ public enum JSONLinesPipeline {
                         fatalError("parseLine throws only RecordError")
                     }
                     do {
-                        return Prepared(record: record, location: location, bytes: bytes, result: .success(try prepare(record, location)))
+                        return Prepared(record: record, location: location, bytes: bytes, result: .success(try prepare(record, location)),
+                                        line: keptAsRead ? batch.bytes[batch.starts[i]..<batch.ends[i]] : nil)
                     } catch {
                         return Prepared(record: record, location: location, bytes: bytes,
                                         result: .failure(error as? RecordError ?? RecordError(location, "\(error)")))
@@ -319,7 +334,8 @@ public enum JSONLinesPipeline {
                         let value = try item.result.get()
                         for outcome in try decide(value, item.record, item.location) {
                             switch outcome {
-                            case .keep(let kept): try sink.emit(kept)
+                            case .keep(let kept):
+                                if let line = item.line { try sink.emitLine(line) } else { try sink.emit(kept) }
                             case .drop(let dropped, let reason, let detail):
                                 try sink.drop(dropped, reason: reason, detail: detail, at: item.location)
                             }
@@ -341,7 +357,7 @@ public enum JSONLinesPipeline {
 
     static func process(_ batch: LineBatch, transform: Transform, onError: OnError, maxDepth: Int,
                         rejectsWanted: Bool, keepFirstDrops: Int, discardKept: Bool = false,
-                        acceptsUnparsed: RawAcceptor? = nil) -> BatchResult {
+                        keptAsRead: Bool = false, acceptsUnparsed: RawAcceptor? = nil) -> BatchResult {
         var result = BatchResult()
         if !discardKept { result.output.reserveCapacity(batch.bytes.count + batch.bytes.count / 8) }
         for i in 0..<batch.count {
@@ -357,7 +373,10 @@ public enum JSONLinesPipeline {
                 for outcome in try transform(record, location) {
                     switch outcome {
                     case .keep(let kept):
-                        if !discardKept {
+                        if keptAsRead {
+                            result.output.append(contentsOf: batch.bytes[batch.starts[i]..<batch.ends[i]])
+                            result.output.append(0x0A)
+                        } else if !discardKept {
                             JSONWriter.write(kept, into: &result.output)
                             result.output.append(0x0A)
                         }
