@@ -68,30 +68,16 @@ public final class TrainingData: @unchecked Sendable {
                     + "train one with `lathe-train tokenizer --chat-template \(settings.template.rawValue)` or pick another --chat-template")
             }
         }
-        for path in paths.isEmpty ? ["-"] : paths {
-            let batcher = LineBatcher(source: try ByteSource(path: path), maxLineBytes: settings.maxLineBytes)
-            while let batch = try batcher.next() {
-                for i in 0..<batch.count {
-                    let location = batch.location(i)
-                    stats.recordsIn += 1
-                    stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
-                    do {
-                        let record = try batch.parseLine(i)
-                        let name = record["id"]?.string ?? location.description
-                        switch settings.objective {
-                        case .pretrain: try addDocument(record, name: name, at: location, tokenizer: tokenizer, endOfText: endOfText)
-                        case .sft: try addConversation(record, name: name, at: location, tokenizer: tokenizer)
-                        }
-                        stats.recordsOut += 1
-                    } catch let error as RecordError {
-                        guard settings.onError == .skip else { throw error }
-                        stats.drop(error.reason)
-                        let record = (try? batch.parseLine(i)) ?? .string(batch.text(i))
-                        try rejects?.write(RecordSink.rejectRecord(record, reason: error.reason, detail: .string(error.message)))
-                    }
-                }
+        var stats = RunStats()
+        try RecordReader.read(paths: paths, maxLineBytes: settings.maxLineBytes, onError: settings.onError, rejects: rejects,
+                              stats: &stats) { record, location in
+            let name = record["id"]?.string ?? location.description
+            switch settings.objective {
+            case .pretrain: try addDocument(record, name: name, at: location, tokenizer: tokenizer, endOfText: endOfText)
+            case .sft: try addConversation(record, name: name, at: location, tokenizer: tokenizer)
             }
         }
+        self.stats = stats
         if settings.objective == .sft { packRows() }
         guard count > 0 else {
             throw IOFailure(settings.objective == .pretrain
