@@ -78,9 +78,24 @@ public struct ReferenceLogProbs: Sendable, Equatable {
 
     static let magic = "lathe-ref-logps 1\n"
 
-    /// The cache key of a run: a changed data file, reference checkpoint, --seq-len or template invalidates the cache.
-    public static func key(data: PreferenceData, reference: String, seqLen: Int, template: String) -> String {
-        "data_bytes=\(data.bytesRead) pairs=\(data.count) ref=\(reference) seq_len=\(seqLen) template=\(template)"
+    /// The cache key of a run: the data's size and a hash of every pair's tokens and labels (so a changed
+    /// file, tokenizer, template or --seq-len invalidates it), and `reference`, naming the reference weights.
+    public static func key(data: PreferenceData, reference: String) -> String {
+        var hash = Fingerprint()
+        for pair in data.pairs {
+            for sequence in [pair.chosen, pair.rejected] {
+                for (token, label) in zip(sequence.tokens, sequence.labelled) { hash.add(UInt64(UInt32(bitPattern: token)) << 1 | (label ? 1 : 0)) }
+                hash.add(UInt64.max)
+            }
+        }
+        return "data_bytes=\(data.bytesRead) pairs=\(data.count) tokens=\(hash.hex) ref=\(reference)"
+    }
+
+    /// A hash of every weight, naming a reference held in memory (the starting model).
+    public static func weightsKey(_ params: LlamaParameters) -> String {
+        var hash = Fingerprint()
+        for i in 0..<params.arena.count { hash.add(UInt64(params.arena.base[i].bitPattern)) }
+        return "weights=\(hash.hex)"
     }
 
     /// The cache at `path` when it matches `key`; otherwise the reference pass on `model()` (built only
@@ -120,4 +135,11 @@ public struct ReferenceLogProbs: Sendable, Equatable {
         }
         return ReferenceLogProbs(chosen: Array(values[0..<pairs]), rejected: Array(values[pairs...]), key: key)
     }
+}
+
+/// FNV-1a over 64-bit words: a cache key, not a defence against tampering.
+struct Fingerprint {
+    private var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ word: UInt64) { value = (value ^ word) &* 0x0000_0100_0000_01B3 }
+    var hex: String { String(value, radix: 16) }
 }

@@ -274,8 +274,7 @@ struct Train: ParsableCommand {
         let model = Llama(params: params, maxBatch: 2 * batchSize, maxSeq: seqLen)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let cache = out + "/ref_logps.bin"
-        let key = ReferenceLogProbs.key(data: data, reference: ref ?? initFrom ?? "initial weights of seed \(runOptions.seed)",
-                                        seqLen: seqLen, template: chatTemplate.rawValue)
+        let key = ReferenceLogProbs.key(data: data, reference: try ref.map { try checkpointStamp($0) } ?? ReferenceLogProbs.weightsKey(params))
         let (reference, computed) = try ReferenceLogProbs.cached(at: cache, key: key, data: data, batchPairs: batchSize) {
             guard let ref else { return model }
             let refParams = try Checkpoint.loadParameters(from: ref)
@@ -311,6 +310,15 @@ struct Train: ParsableCommand {
                 if !runOptions.quiet { printError("lathe-train: wrote \(path)") }
             }
         }
+    }
+
+    /// Names a reference checkpoint on disk without loading it: its path, and its weights file's size and time.
+    func checkpointStamp(_ directory: String) throws -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/model.safetensors")
+        guard let size = attributes?[.size], let date = attributes?[.modificationDate] as? Date else {
+            throw IOFailure("\(directory): no model.safetensors; --ref takes a checkpoint directory")
+        }
+        return "\(directory) size=\(size) mtime=\(date.timeIntervalSince1970)"
     }
 
     func resumeDirectory() throws -> String? {

@@ -194,8 +194,14 @@ import LatheTokenizer
         let cache = NSTemporaryDirectory() + "lathe-ref-\(UUID().uuidString).bin"
         defer { for p in [dataPath, cache] { try? FileManager.default.removeItem(atPath: p) } }
         let data = try PreferenceData(paths: [dataPath], tokenizer: try byteTokenizer(), template: .chatml, seqLen: 40)
-        let key = ReferenceLogProbs.key(data: data, reference: "init", seqLen: 40, template: "chatml")
         let model = Self.tinyModel(seed: 3, rows: 4, seq: 40)
+        let key = ReferenceLogProbs.key(data: data, reference: ReferenceLogProbs.weightsKey(model.params))
+        // Other weights or other tokens make another key.
+        #expect(key != ReferenceLogProbs.key(data: data, reference: ReferenceLogProbs.weightsKey(Self.tinyModel(seed: 4, rows: 4, seq: 40).params)))
+        let editedPath = writeLines([Self.pairLines[0], Self.pairLines[1].replacingOccurrences(of: "five", with: "fiv")])
+        defer { try? FileManager.default.removeItem(atPath: editedPath) }
+        let edited = try PreferenceData(paths: [editedPath], tokenizer: try byteTokenizer(), template: .chatml, seqLen: 40)
+        #expect(key != ReferenceLogProbs.key(data: edited, reference: ReferenceLogProbs.weightsKey(model.params)))
         let first = try ReferenceLogProbs.cached(at: cache, key: key, data: data, batchPairs: 1) { model }
         #expect(first.computed)
         // The same numbers as one batch of both pairs: padding and batching do not move a row's log-probability.
