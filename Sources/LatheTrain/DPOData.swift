@@ -32,6 +32,7 @@ public final class PreferenceData: @unchecked Sendable {
     /// file:line, or with `onError` skip is counted and written to `rejects`.
     public init(paths: [String], tokenizer: Tokenizer, template: ChatTemplate, seqLen: Int, onError: OnError = .fail,
                 rejects: OutputSink? = nil, maxLineBytes: Int = LineBatcher.defaultMaxLineBytes) throws {
+        try TrainingData.checkMarkers(of: template, tokenizer: tokenizer)
         var pairs: [PreferencePair] = [], stats = RunStats()
         try RecordReader.read(paths: paths, maxLineBytes: maxLineBytes, onError: onError, rejects: rejects, stats: &stats) { record, location in
             pairs.append(try Self.pair(record, at: location, tokenizer: tokenizer, template: template, seqLen: seqLen))

@@ -62,12 +62,7 @@ public final class TrainingData: @unchecked Sendable {
     public init(paths: [String], tokenizer: Tokenizer, settings: DataSettings, rejects: OutputSink? = nil) throws {
         self.settings = settings
         let endOfText = try Self.endOfTextId(tokenizer)
-        if settings.objective == .sft {
-            for marker in settings.template.specialTokens where tokenizer.encode(marker, addSpecialTokens: false).count != 1 {
-                throw IOFailure("the tokenizer does not keep \(marker) whole, which the \(settings.template.rawValue) template needs; "
-                    + "train one with `lathe-train tokenizer --chat-template \(settings.template.rawValue)` or pick another --chat-template")
-            }
-        }
+        if settings.objective == .sft { try Self.checkMarkers(of: settings.template, tokenizer: tokenizer) }
         var stats = RunStats()
         try RecordReader.read(paths: paths, maxLineBytes: settings.maxLineBytes, onError: settings.onError, rejects: rejects,
                               stats: &stats) { record, location in
@@ -83,6 +78,14 @@ public final class TrainingData: @unchecked Sendable {
             throw IOFailure(settings.objective == .pretrain
                 ? "the training data holds \(stream.count) tokens, fewer than --seq-len + 1 (\(settings.seqLen + 1)): nothing to train on"
                 : "the training data holds no usable conversation: nothing to train on")
+        }
+    }
+
+    /// The template's markers must be single tokens, or turns cannot be told apart.
+    static func checkMarkers(of template: ChatTemplate, tokenizer: Tokenizer) throws {
+        for marker in template.specialTokens where tokenizer.encode(marker, addSpecialTokens: false).count != 1 {
+            throw IOFailure("the tokenizer does not keep \(marker) whole, which the \(template.rawValue) template needs; "
+                + "train one with `lathe-train tokenizer --chat-template \(template.rawValue)` or pick another --chat-template")
         }
     }
 

@@ -86,6 +86,14 @@ import LatheTokenizer
         }
     }
 
+    @Test func aTokenizerThatSplitsTheTemplatesMarkersIsRefused() throws {
+        let path = writeLines([Self.pairLines[0]])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: IOFailure.self) {
+            _ = try PreferenceData(paths: [path], tokenizer: try byteTokenizer(), template: .llama3, seqLen: 64)
+        }
+    }
+
     static func tinyModel(seed: UInt64, rows: Int, seq: Int) -> Llama {
         let config = LlamaConfig(vocabSize: 260, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 1, numAttentionHeads: 2,
                                  numKeyValueHeads: 1, ropeTheta: 10_000, maxPositionEmbeddings: 64, tieWordEmbeddings: false)
