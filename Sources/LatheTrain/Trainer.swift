@@ -146,9 +146,7 @@ public final class Trainer {
                 + "weights (the last checkpoint is intact). Lower --lr or check the data; batch records: " + records.joined(separator: ", "))
         }
         step += 1
-        let lr = settings.schedule.rate(step: step, total: settings.steps, peak: settings.lr, warmup: settings.warmup)
-        let scale = settings.clip > 0 && norm > settings.clip ? Float(settings.clip / norm) : 1
-        optimizer.update(model.params, model.grads, lr: Float(lr), step: step, gradScale: scale)
+        let lr = optimizer.step(model, step: step, gradientNorm: norm, settings: settings)
         tokensSeen += realTokens
         return StepResult(loss: loss, gradNorm: norm, lr: lr, tokens: realTokens, seconds: monotonicSeconds() - started)
     }
@@ -214,6 +212,17 @@ public final class Trainer {
     public static func checkpoints(in directory: String) -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst("checkpoint-".count)) : nil }.sorted()
+    }
+}
+
+extension AdamW {
+    /// Optimizer step `step` of a run: the scheduled rate, the gradient clipped to settings.clip
+    /// (global norm `gradientNorm`), the update. Returns the rate used.
+    func step(_ model: Llama, step: Int, gradientNorm norm: Double, settings: TrainSettings) -> Double {
+        let lr = settings.schedule.rate(step: step, total: settings.steps, peak: settings.lr, warmup: settings.warmup)
+        let scale = settings.clip > 0 && norm > settings.clip ? Float(settings.clip / norm) : 1
+        update(model.params, model.grads, lr: Float(lr), step: step, gradScale: scale)
+        return lr
     }
 }
 

@@ -62,41 +62,30 @@ public final class TrainingData: @unchecked Sendable {
     public init(paths: [String], tokenizer: Tokenizer, settings: DataSettings, rejects: OutputSink? = nil) throws {
         self.settings = settings
         let endOfText = try Self.endOfTextId(tokenizer)
-        if settings.objective == .sft {
-            for marker in settings.template.specialTokens where tokenizer.encode(marker, addSpecialTokens: false).count != 1 {
-                throw IOFailure("the tokenizer does not keep \(marker) whole, which the \(settings.template.rawValue) template needs; "
-                    + "train one with `lathe-train tokenizer --chat-template \(settings.template.rawValue)` or pick another --chat-template")
+        if settings.objective == .sft { try Self.checkMarkers(of: settings.template, tokenizer: tokenizer) }
+        var stats = RunStats()
+        try RecordReader.read(paths: paths, maxLineBytes: settings.maxLineBytes, onError: settings.onError, rejects: rejects,
+                              stats: &stats) { record, location in
+            let name = record["id"]?.string ?? location.description
+            switch settings.objective {
+            case .pretrain: try addDocument(record, name: name, at: location, tokenizer: tokenizer, endOfText: endOfText)
+            case .sft: try addConversation(record, name: name, at: location, tokenizer: tokenizer)
             }
         }
-        for path in paths.isEmpty ? ["-"] : paths {
-            let batcher = LineBatcher(source: try ByteSource(path: path), maxLineBytes: settings.maxLineBytes)
-            while let batch = try batcher.next() {
-                for i in 0..<batch.count {
-                    let location = batch.location(i)
-                    stats.recordsIn += 1
-                    stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
-                    do {
-                        let record = try batch.parseLine(i)
-                        let name = record["id"]?.string ?? location.description
-                        switch settings.objective {
-                        case .pretrain: try addDocument(record, name: name, at: location, tokenizer: tokenizer, endOfText: endOfText)
-                        case .sft: try addConversation(record, name: name, at: location, tokenizer: tokenizer)
-                        }
-                        stats.recordsOut += 1
-                    } catch let error as RecordError {
-                        guard settings.onError == .skip else { throw error }
-                        stats.drop(error.reason)
-                        let record = (try? batch.parseLine(i)) ?? .string(batch.text(i))
-                        try rejects?.write(RecordSink.rejectRecord(record, reason: error.reason, detail: .string(error.message)))
-                    }
-                }
-            }
-        }
+        self.stats = stats
         if settings.objective == .sft { packRows() }
         guard count > 0 else {
             throw IOFailure(settings.objective == .pretrain
                 ? "the training data holds \(stream.count) tokens, fewer than --seq-len + 1 (\(settings.seqLen + 1)): nothing to train on"
                 : "the training data holds no usable conversation: nothing to train on")
+        }
+    }
+
+    /// The template's markers must be single tokens, or turns cannot be told apart.
+    static func checkMarkers(of template: ChatTemplate, tokenizer: Tokenizer) throws {
+        for marker in template.specialTokens where tokenizer.encode(marker, addSpecialTokens: false).count != 1 {
+            throw IOFailure("the tokenizer does not keep \(marker) whole, which the \(template.rawValue) template needs; "
+                + "train one with `lathe-train tokenizer --chat-template \(template.rawValue)` or pick another --chat-template")
         }
     }
 

@@ -9,8 +9,14 @@ import LatheTokenizer
 import LatheTrain
 import Synchronization
 
-extension Objective: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
+extension DPOLossKind: ExpressibleByArgument {}
+
+/// What `--objective` takes: TrainingData's objectives, and dpo on preference pairs.
+enum TrainObjective: String, CaseIterable, ExpressibleByArgument {
+    case pretrain, sft, dpo
+    var data: Objective { Objective(rawValue: rawValue) ?? .sft }
+}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension ChatTemplate: ExpressibleByArgument {}
 
@@ -51,8 +57,20 @@ struct Train: ParsableCommand {
     @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft. Reads stdin when none is given or one is '-'.")
     var inputs: [String] = []
 
-    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows) or sft (loss on the assistant's tokens only). Default: pretrain.")
-    var objective: Objective = .pretrain
+    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only) or dpo (preference pairs against a frozen reference). Default: pretrain.")
+    var objective: TrainObjective = .pretrain
+
+    @Option(help: "For dpo: β, how strongly the policy is held to the reference (default 0.1).")
+    var beta = 0.1
+
+    @Option(name: .customLong("loss"), help: "For dpo: sigmoid (the DPO paper's), ipo, hinge or robust (default sigmoid).")
+    var dpoLoss: DPOLossKind = .sigmoid
+
+    @Option(help: "For dpo with sigmoid or robust: the assumed share of flipped preference labels, 0 to below 0.5 (default 0).")
+    var labelSmoothing = 0.0
+
+    @Option(help: "For dpo: the reference model's checkpoint directory (default: the starting model). Its log-probabilities are computed once into --out/ref_logps.bin.")
+    var ref: String?
 
     @Option(help: "Size preset: tiny (4 layers x 256), small (8 x 512) or smollm2-135m; the vocabulary is the tokenizer's. Default: tiny, unless --config or --init is given.")
     var model: String?
@@ -151,6 +169,16 @@ struct Train: ParsableCommand {
         guard lr > 0, weightDecay >= 0, clip >= 0 else { throw ValidationError("--lr must be positive, --weight-decay and --clip not negative.") }
         if packing && objective != .sft { throw ValidationError("--packing applies to --objective sft.") }
         if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
+        if objective == .dpo {
+            if resume || !evalData.isEmpty || keepLast > 0 {
+                throw ValidationError("--objective dpo does not yet take --resume, --eval-data or --keep-last.")
+            }
+            guard beta > 0, labelSmoothing >= 0, labelSmoothing < 0.5 else {
+                throw ValidationError("--beta must be positive and --label-smoothing in [0, 0.5).")
+            }
+        } else if ref != nil {
+            throw ValidationError("--ref applies to --objective dpo.")
+        }
     }
 
     func run() throws {
@@ -161,7 +189,8 @@ struct Train: ParsableCommand {
             }
             let resumeFrom = try resumeDirectory()
             let tokenizer = try loadTokenizer(resumeFrom: resumeFrom)
-            var dataSettings = DataSettings(objective: objective, seqLen: seqLen)
+            if objective == .dpo { return try runDPO(tokenizer: tokenizer) }
+            var dataSettings = DataSettings(objective: objective.data, seqLen: seqLen)
             dataSettings.packing = packing
             dataSettings.template = chatTemplate
             dataSettings.onError = runOptions.onError
@@ -169,44 +198,20 @@ struct Train: ParsableCommand {
             let started = Date()
             let data = try TrainingData(paths: inputs, tokenizer: tokenizer, settings: dataSettings, rejects: rejects)
             try rejects?.close()
-            var stats = data.stats
-            stats.seconds = Date().timeIntervalSince(started)
-            if let path = runOptions.stats {
-                let sink = try OutputSink(path: path)
-                try sink.write(stats.json(tool: "lathe-train"))
-                try sink.close()
-            }
+            try report(data.stats, since: started)
             if !runOptions.quiet {
-                printError(stats.summaryLine(tool: "lathe-train"))
                 printError("lathe-train: \(data.count) examples of \(seqLen) tokens or fewer per epoch, \(data.labelledTokens) tokens with loss"
                     + (data.truncated > 0 ? "; \(data.truncated) conversations cut to --seq-len + 1 tokens" : ""))
             }
             let evalData = evalData.isEmpty ? nil : try TrainingData(paths: evalData, tokenizer: tokenizer, settings: dataSettings)
 
             let params = try loadParameters(resumeFrom: resumeFrom, vocabSize: tokenizer.vocabSize)
-            guard tokenizer.vocabSize <= params.config.vocabSize else {
-                throw IOFailure("the tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary is \(params.config.vocabSize); use a matching tokenizer or config")
-            }
-            var settings = TrainSettings()
-            settings.batchSize = batchSize
-            settings.gradAccum = gradAccum
-            settings.lr = lr
-            settings.warmup = warmup
-            settings.schedule = schedule
-            settings.weightDecay = weightDecay
-            settings.clip = clip
-            let perStep = batchSize * gradAccum
-            settings.steps = steps ?? epochs.map { max(1, Int((Double(data.count) * $0 / Double(perStep)).rounded(.up))) } ?? 100
-            settings.evalEvery = evalEvery
-            settings.saveEvery = saveEvery
-            settings.keepLast = keepLast
-            settings.seed = runOptions.seed
-            settings.outDirectory = out
+            let settings = trainSettings(examples: data.count)
 
             var state: TrainerState?
             if let resumeFrom {
                 let saved = try TrainerState(contentsOf: resumeFrom)
-                if let why = saved.mismatch(seed: settings.seed, objective: objective, seqLen: seqLen, batchSize: batchSize,
+                if let why = saved.mismatch(seed: settings.seed, objective: objective.data, seqLen: seqLen, batchSize: batchSize,
                                             gradAccum: gradAccum, examplesPerEpoch: data.count) {
                     throw IOFailure("\(resumeFrom) cannot be resumed bit for bit with these settings: \(why)")
                 }
@@ -237,6 +242,98 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// Writes --stats and the summary line for the training data read.
+    func report(_ stats: RunStats, since started: Date) throws {
+        var stats = stats
+        stats.seconds = Date().timeIntervalSince(started)
+        if let path = runOptions.stats {
+            let sink = try OutputSink(path: path)
+            try sink.write(stats.json(tool: "lathe-train"))
+            try sink.close()
+        }
+        if !runOptions.quiet { printError(stats.summaryLine(tool: "lathe-train")) }
+    }
+
+    func trainSettings(examples: Int) -> TrainSettings {
+        var settings = TrainSettings()
+        settings.batchSize = batchSize
+        settings.gradAccum = gradAccum
+        settings.lr = lr
+        settings.warmup = warmup
+        settings.schedule = schedule
+        settings.weightDecay = weightDecay
+        settings.clip = clip
+        let perStep = batchSize * gradAccum
+        settings.steps = steps ?? epochs.map { max(1, Int((Double(examples) * $0 / Double(perStep)).rounded(.up))) } ?? 100
+        settings.evalEvery = evalEvery
+        settings.saveEvery = saveEvery
+        settings.keepLast = keepLast
+        settings.seed = runOptions.seed
+        settings.outDirectory = out
+        return settings
+    }
+
+    /// DPO: preference pairs, the reference pass (or its cache in --out), then the loop; checkpoints
+    /// hold the policy in the Hugging Face layout.
+    func runDPO(tokenizer: Tokenizer) throws {
+        let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
+        let started = Date()
+        let data = try PreferenceData(paths: inputs, tokenizer: tokenizer, template: chatTemplate, seqLen: seqLen,
+                                      onError: runOptions.onError, rejects: rejects)
+        try rejects?.close()
+        try report(data.stats, since: started)
+        let params = try loadParameters(resumeFrom: nil, vocabSize: tokenizer.vocabSize)
+        let settings = trainSettings(examples: data.count)
+        let model = Llama(params: params, maxBatch: 2 * batchSize, maxSeq: seqLen)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let cache = out + "/ref_logps.bin"
+        let key = ReferenceLogProbs.key(data: data, reference: try ref.map { try checkpointStamp($0) } ?? ReferenceLogProbs.weightsKey(params))
+        let (reference, computed) = try ReferenceLogProbs.cached(at: cache, key: key, data: data, batchPairs: batchSize) {
+            guard let ref else { return model }
+            let refParams = try Checkpoint.loadParameters(from: ref)
+            guard refParams.config.vocabSize == params.config.vocabSize else {
+                throw IOFailure("\(ref): the reference's vocabulary is \(refParams.config.vocabSize), the policy's \(params.config.vocabSize); they must share a tokenizer")
+            }
+            return Llama(params: refParams, maxBatch: 2 * batchSize, maxSeq: seqLen)
+        }
+        if !runOptions.quiet {
+            printError("lathe-train: \(data.count) preference pairs; reference log-probabilities \(computed ? "computed into" : "read from") \(cache)")
+        }
+        let trainer = DPOTrainer(model: model, data: data, reference: reference,
+                                 loss: DPOLoss(kind: dpoLoss, beta: beta, labelSmoothing: labelSmoothing), settings: settings)
+        let log = try self.log.map { try TrainLog(path: $0, append: false) }
+        while trainer.step < settings.steps {
+            let (result, metrics) = try trainer.trainStep()
+            var record = JSONObject([
+                ("step", .number(JSONNumber(trainer.step))), ("tokens", .number(JSONNumber(trainer.tokensSeen))),
+                ("loss", number(result.loss)), ("lr", number(result.lr)), ("grad_norm", number(result.gradNorm)),
+                ("tokens_per_s", number(result.seconds > 0 ? Double(result.tokens) / result.seconds : 0)),
+            ])
+            for (name, value) in metrics.logFields { record[name] = number(value) }
+            try log?.write(record)
+            let last = trainer.step == settings.steps
+            if !runOptions.quiet && (verbose || last || trainer.step % max(1, settings.steps / 10) == 0) {
+                printError("lathe-train: step \(trainer.step)/\(settings.steps)  loss \(fixed(result.loss, 4))  rewards/margins "
+                    + "\(fixed(metrics.rewardsMargins, 4))  rewards/accuracies \(fixed(metrics.rewardsAccuracies, 3))")
+            }
+            if (saveEvery > 0 && trainer.step % saveEvery == 0) || last {
+                let path = out + "/checkpoint-\(trainer.step)"
+                try Checkpoint.writeDirectory(path, files: HFCheckpoint.files(model: params, tokenizer: tokenizer, template: chatTemplate,
+                                                                             objective: .sft, seqLen: seqLen))
+                if !runOptions.quiet { printError("lathe-train: wrote \(path)") }
+            }
+        }
+    }
+
+    /// Names a reference checkpoint on disk without loading it: its path, and its weights file's size and time.
+    func checkpointStamp(_ directory: String) throws -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/model.safetensors")
+        guard let size = attributes?[.size], let date = attributes?[.modificationDate] as? Date else {
+            throw IOFailure("\(directory): no model.safetensors; --ref takes a checkpoint directory")
+        }
+        return "\(directory) size=\(size) mtime=\(date.timeIntervalSince1970)"
+    }
+
     func resumeDirectory() throws -> String? {
         guard resume else { return nil }
         guard let last = Trainer.checkpoints(in: out).last else {
@@ -253,6 +350,14 @@ struct Train: ParsableCommand {
     }
 
     func loadParameters(resumeFrom: String?, vocabSize: Int) throws -> LlamaParameters {
+        let params = try initialParameters(resumeFrom: resumeFrom, vocabSize: vocabSize)
+        guard vocabSize <= params.config.vocabSize else {
+            throw IOFailure("the tokenizer has \(vocabSize) ids but the model's vocabulary is \(params.config.vocabSize); use a matching tokenizer or config")
+        }
+        return params
+    }
+
+    func initialParameters(resumeFrom: String?, vocabSize: Int) throws -> LlamaParameters {
         if let directory = resumeFrom ?? initFrom { return try Checkpoint.loadParameters(from: directory) }
         var shape: LlamaConfig
         if let config {

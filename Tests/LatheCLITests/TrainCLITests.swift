@@ -179,3 +179,61 @@ private func checkpointSteps(_ directory: String) -> [Int] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
         .compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst("checkpoint-".count)) : nil }.sorted()
 }
+
+/// Planted preference: every chosen answer ends with a polite closing, its rejected twin does not.
+private let pairs = [("What is two plus two?", "Four."), ("Name a colour.", "Blue."), ("Where is Paris?", "In France."),
+                     ("Say hello.", "Hello."), ("Count to three.", "One two three."), ("What is ice?", "Frozen water.")]
+    .enumerated().map { #"{"id":"p\#($0.offset)","prompt":"\#($0.element.0)","chosen":"\#($0.element.1) Thanks for asking!","rejected":"\#($0.element.1)"}"# }
+    .joined(separator: "\n") + "\n"
+
+@Suite("lathe-train --objective dpo", .serialized) struct DPOCLITests {
+    @Test func dpoRaisesAccuraciesAndMarginsAndCachesTheReference() throws {
+        let scratch = Scratch()
+        scratch.file("pairs.jsonl", pairs)
+        scratch.file("config.json", microConfig)
+        let tok = try Tool.run("lathe-train", ["tokenizer", "--vocab-size", "300", "-o", scratch.path + "/tok.json", scratch.path + "/pairs.jsonl"])
+        #expect(tok.status == 0, "\(tok.stderr)")
+        let common = ["--objective", "dpo", "--seq-len", "64", "--batch-size", "3", "--lr", "3e-3", "--weight-decay", "0", "--beta", "0.1",
+                      "--loss", "sigmoid", "--label-smoothing", "0", scratch.path + "/pairs.jsonl"]
+        let run = try Tool.run("lathe-train", ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                               "--steps", "20", "--out", scratch.path + "/out", "--log", scratch.path + "/log.jsonl"] + common)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("reference log-probabilities computed into"))
+        let lines = try scratch.read("log.jsonl").split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        #expect(lines.count == 20)
+        let first = lines[0], last = lines[19]
+        // The policy starts as its own reference: every reward 0, the loss ln 2.
+        #expect(first["rewards/accuracies"]?.double == 0 && first["rewards/margins"]?.double == 0)
+        #expect(abs((first["loss"]?.double ?? 0) - log(2)) < 1e-6)
+        #expect(last["rewards/accuracies"]?.double == 1)
+        #expect((last["rewards/margins"]?.double ?? 0) > 2, "\(last)")
+        for key in ["rewards/chosen", "rewards/rejected", "logps/chosen", "logps/rejected"] { #expect(last[key]?.double != nil, "\(key)") }
+        let valid = try Tool.run("lathe", ["validate", "--kind", "train-log", scratch.path + "/log.jsonl"])
+        #expect(valid.status == 0 && valid.stdout.contains("20 valid, 0 invalid"), "\(valid.stdout)\(valid.stderr)")
+        for file in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+            #expect(FileManager.default.fileExists(atPath: scratch.path + "/out/checkpoint-20/" + file), "\(file)")
+        }
+        // The same data and reference again: the cached pass is read, not recomputed.
+        let again = try Tool.run("lathe-train", ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                                 "--steps", "1", "--out", scratch.path + "/out"] + common)
+        #expect(again.status == 0 && again.stderr.contains("reference log-probabilities read from"), "\(again.stderr)")
+        // The trained policy against itself as --ref starts again at margin 0.
+        let checkpoint = scratch.path + "/out/checkpoint-20"
+        let fromRef = try Tool.run("lathe-train", ["--init", checkpoint, "--ref", checkpoint, "--steps", "1", "--out", scratch.path + "/second",
+                                                   "--log", scratch.path + "/second.jsonl"] + common)
+        #expect(fromRef.status == 0, "\(fromRef.stderr)")
+        let second = try JSONParser.parse(String(scratch.read("second.jsonl").split(separator: "\n")[0]))
+        #expect(abs(second["rewards/margins"]?.double ?? 1) < 1e-4)
+    }
+
+    @Test func identicalResponsesStopTheRunWithTheirLine() throws {
+        let scratch = Scratch()
+        scratch.file("pairs.jsonl", pairs + #"{"id":"same","prompt":"Hi","chosen":"Yes.","rejected":"Yes."}"# + "\n")
+        scratch.file("config.json", microConfig)
+        _ = try Tool.run("lathe-train", ["tokenizer", "--vocab-size", "300", "-o", scratch.path + "/tok.json", scratch.path + "/pairs.jsonl"])
+        let run = try Tool.run("lathe-train", ["--objective", "dpo", "--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                                               "--seq-len", "64", "--steps", "1", "--out", scratch.path + "/out", scratch.path + "/pairs.jsonl"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("pairs.jsonl:7") && run.stderr.contains("chosen equals rejected"), "\(run.stderr)")
+    }
+}
