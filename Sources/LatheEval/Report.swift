@@ -90,6 +90,13 @@ public enum EvalReport {
             """ + body + "\n</body></html>\n"
     }
 
+    /// A checkpoint as a tick label: its run directory for `RUN/checkpoint-N`, else its name.
+    static func shortName(_ path: String) -> String {
+        let name = (path as NSString).lastPathComponent
+        let run = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
+        return name.hasPrefix("checkpoint-") && !run.isEmpty ? run : name
+    }
+
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -99,7 +106,10 @@ public enum EvalReport {
     static let width = 420.0, height = 260.0, left = 64.0, right = 16.0, top = 16.0, bottom = 44.0
 
     static func plot(_ s: Series) -> String {
-        let byStep = s.points.allSatisfy { $0.step != nil }
+        // Steps order checkpoints of one run; checkpoints of different runs (base, SFT, DPO)
+        // have unrelated steps and are shown in the order given, named by their run.
+        let runs = Set(s.points.map { ($0.checkpoint as NSString).deletingLastPathComponent })
+        let byStep = runs.count == 1 && s.points.allSatisfy { $0.step != nil }
         let xs = s.points.enumerated().map { byStep ? Double($1.step!) : Double($0) }
         let lows = s.points.map { $0.value - ($0.stderr ?? 0) }, highs = s.points.map { $0.value + ($0.stderr ?? 0) }
         var (y0, y1) = (lows.min()!, highs.max()!)
@@ -126,7 +136,8 @@ public enum EvalReport {
         let ticks = Array(Set(xs)).sorted()
         let shown = ticks.count <= 8 ? ticks : (0...4).map { ticks[0] + (ticks[ticks.count - 1] - ticks[0]) * Double($0) / 4 }
         for x in shown {
-            let label = byStep ? String(Int(x.rounded())) : (ticks.count <= 8 ? String(Int(x) + 1) : String(format: "%.0f", x + 1))
+            let label = byStep ? String(Int(x.rounded()))
+                : (ticks.count <= 8 ? escape(shortName(s.points[Int(x)].checkpoint)) : String(format: "%.0f", x + 1))
             svg += "<line x1=\"\(f(px(x)))\" x2=\"\(f(px(x)))\" y1=\"\(f(top + plotH))\" y2=\"\(f(top + plotH + 4))\" stroke=\"#999\"/>"
                 + "<text x=\"\(f(px(x)))\" y=\"\(f(top + plotH + 16))\" font-size=\"11\" text-anchor=\"middle\">\(label)</text>"
         }

@@ -98,6 +98,19 @@ struct EvalInputTests {
         let table = EvalReport.table(results)
         #expect(table.contains("FAILED: run/broken: model.safetensors is missing"))
         #expect(table.split(separator: "\n").count == 1 + results.count + 1)
+        #expect(html.contains(">training step</text>"))
+    }
+
+    /// Checkpoints of different runs have unrelated steps: they are plotted in the order given
+    /// and named by their run, not placed on one step axis.
+    @Test func checkpointsOfDifferentRunsArePlottedInTheOrderGiven() {
+        let results = [("out/base/checkpoint-300", 300, 0.52), ("out/sft/checkpoint-200", 200, 0.50), ("out/dpo/checkpoint-40", 40, 0.51)]
+            .map { EvalResult(checkpoint: $0.0, step: $0.1, task: "choice:mc", metric: "acc", value: $0.2, stderr: 0.05, n: 80) }
+        let html = EvalReport.html(results)
+        #expect(html.contains(">checkpoint (in the order given)</text>"))
+        let labels = ["base", "sft", "dpo"].map { html.range(of: ">\($0)</text>")?.lowerBound }
+        #expect(labels.allSatisfy { $0 != nil })
+        #expect(labels[0]! < labels[1]! && labels[1]! < labels[2]!)
     }
 
     @Test func resultRecordsCarryTheSchemaFields() {
