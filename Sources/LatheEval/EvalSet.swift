@@ -109,38 +109,22 @@ public struct EvalSet: Sendable {
         var kind = expected, firstLine: Int?
         var items: [EvalItem] = []
         var stats = RunStats()
-        let batcher = LineBatcher(source: try ByteSource(path: path))
-        while let batch = try batcher.next() {
-            for i in 0..<batch.count {
-                let location = batch.location(i)
-                stats.recordsIn += 1
-                stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
-                do {
-                    let record = try batch.parseLine(i)
-                    guard let found = EvalKind.of(record) else {
-                        throw RecordError(location, "expected an eval record, one of: "
-                            + EvalKind.allCases.map { "\($0.rawValue) \($0.fields)" }.joined(separator: "; ")
-                            + "; found \(record.object.map { "fields " + $0.map(\.0).joined(separator: ", ") } ?? record.typeName)",
-                            reason: "unknown_kind")
-                    }
-                    if let kind, found != kind {
-                        throw RecordError(location, "expected a \(kind.rawValue) record \(kind.fields) like "
-                            + (firstLine.map { "line \($0)" } ?? "--kind asks for") + ", found a \(found.rawValue) record; "
-                            + "an eval set holds one record kind: put \(found.rawValue)s in a file of their own",
-                            reason: "wrong_kind")
-                    }
-                    let item = try parse(record, kind: found, at: location)
-                    if kind == nil { (kind, firstLine) = (found, location.line) }
-                    items.append(item)
-                    stats.recordsOut += 1
-                } catch let error as RecordError {
-                    guard onError == .skip else { throw error }
-                    stats.drop(error.reason)
-                    let record = (try? batch.parseLine(i)) ?? .string(batch.text(i))
-                    try rejects?.write(RecordSink.rejectRecord(record, reason: error.reason,
-                                                               detail: .string("\(path): \(error.message)")))
-                }
+        try RecordReader.read(paths: [path], onError: onError, rejects: rejects, stats: &stats) { record, location in
+            guard let found = EvalKind.of(record) else {
+                throw RecordError(location, "expected an eval record, one of: "
+                    + EvalKind.allCases.map { "\($0.rawValue) \($0.fields)" }.joined(separator: "; ")
+                    + "; found \(record.object.map { "fields " + $0.map(\.0).joined(separator: ", ") } ?? record.typeName)",
+                    reason: "unknown_kind")
             }
+            if let kind, found != kind {
+                throw RecordError(location, "expected a \(kind.rawValue) record \(kind.fields) like "
+                    + (firstLine.map { "line \($0)" } ?? "--kind asks for") + ", found a \(found.rawValue) record; "
+                    + "an eval set holds one record kind: put \(found.rawValue)s in a file of their own",
+                    reason: "wrong_kind")
+            }
+            let item = try parse(record, kind: found, at: location)
+            if kind == nil { (kind, firstLine) = (found, location.line) }
+            items.append(item)
         }
         guard let kind, !items.isEmpty else { throw IOFailure("\(path): no usable eval record; nothing to evaluate") }
         return EvalSet(path: path, name: setName(path), kind: kind, items: items, stats: stats)

@@ -18,7 +18,8 @@ public enum RecordReader {
                         guard onError == .skip else { throw error }
                         stats.drop(error.reason)
                         let record = (try? batch.parseLine(i)) ?? .string(batch.text(i))
-                        try rejects?.write(RecordSink.rejectRecord(record, reason: error.reason, detail: .string(error.message)))
+                        // The detail names file:line: one rejects file may gather several inputs' drops.
+                        try rejects?.write(RecordSink.rejectRecord(record, reason: error.reason, detail: .string(error.description)))
                     }
                 }
             }
