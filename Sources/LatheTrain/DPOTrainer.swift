@@ -1,32 +1,49 @@
+import LatheData
 import LatheModel
 import LatheTensor
+import LatheTokenizer
 
 /// The DPO loop: batchSize pairs per micro-batch (2·batchSize rows), gradAccum micro-batches per
 /// optimizer step, the mean loss over the step's pairs, clipping and AdamW as in `Trainer`.
-public final class DPOTrainer {
+/// Checkpoints hold the policy in the Hugging Face layout and resume bit for bit, given the
+/// cached reference log-probabilities (named in the trainer state by their key).
+public final class DPOTrainer: TrainingRun {
     public let model: Llama
     public let optimizer: AdamW
+    public let tokenizer: Tokenizer
+    public let template: ChatTemplate
     public let data: PreferenceData
     public let reference: ReferenceLogProbs
     public let loss: DPOLoss
     public let settings: TrainSettings
+    public let seqLen: Int
     public private(set) var order: DataOrder
     public private(set) var step = 0
     public private(set) var tokensSeen = 0
+    public var headline: [String] { ["rewards/margins", "rewards/accuracies"] }
 
     /// `model` must hold 2·batchSize rows of up to seqLen tokens.
-    public init(model: Llama, data: PreferenceData, reference: ReferenceLogProbs, loss: DPOLoss, settings: TrainSettings) {
+    public init(model: Llama, tokenizer: Tokenizer, template: ChatTemplate, data: PreferenceData, reference: ReferenceLogProbs,
+                loss: DPOLoss, settings: TrainSettings, seqLen: Int, resumeFrom state: TrainerState? = nil) {
         self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
         self.data = data
         self.reference = reference
         self.loss = loss
         self.settings = settings
+        self.seqLen = seqLen
         optimizer = AdamW(config: model.config, weightDecay: Float(settings.weightDecay))
-        order = DataOrder(count: data.count, seed: settings.seed)
+        order = DataOrder(count: data.count, seed: settings.seed, cursor: state?.cursor ?? DataCursor())
+        step = state?.step ?? 0
+        tokensSeen = state?.tokens ?? 0
     }
 
+    /// The trainer-state key under which the reference's cache key is saved.
+    public static let referenceKey = "reference_logps"
+
     /// One optimizer step; the metrics are means over its micro-batches.
-    public func trainStep() throws -> (step: StepResult, metrics: DPOBatchResult) {
+    public func trainStep() throws -> StepResult {
         let started = monotonicSeconds()
         model.zeroGradients()
         var results: [DPOBatchResult] = [], tokens = 0, names: [String] = []
@@ -55,6 +72,17 @@ public final class DPOTrainer {
         step += 1
         let lr = optimizer.step(model, step: step, gradientNorm: norm, settings: settings)
         tokensSeen += tokens
-        return (StepResult(loss: mean.loss, gradNorm: norm, lr: lr, tokens: tokens, seconds: monotonicSeconds() - started), mean)
+        return StepResult(loss: mean.loss, gradNorm: norm, lr: lr, tokens: tokens, seconds: monotonicSeconds() - started,
+                          metrics: mean.logFields.map { (name: $0.0, value: $0.1) })
+    }
+
+    @discardableResult
+    public func saveCheckpoint() throws -> String {
+        let state = TrainerState(step: step, tokens: tokensSeen, cursor: order.cursor, seed: settings.seed, objective: "dpo",
+                                 seqLen: seqLen, batchSize: settings.batchSize, gradAccum: settings.gradAccum,
+                                 examplesPerEpoch: data.count, totalSteps: settings.steps, optimizer: optimizer,
+                                 extras: [Self.referenceKey: reference.key])
+        let files = try HFCheckpoint.files(model: model.params, tokenizer: tokenizer, template: template, objective: .sft, seqLen: seqLen)
+        return try RunCheckpoint.write(files, state: state, optimizer: optimizer, settings: settings)
     }
 }

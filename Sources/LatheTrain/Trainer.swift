@@ -43,15 +43,29 @@ public struct StepResult: Sendable {
     public var lr: Double
     public var tokens: Int
     public var seconds: Double
+    /// The objective's own log fields, under TRL's names (`rewards/margins`, `objective/kl`, …).
+    public var metrics: [(name: String, value: Double)]
+
+    public init(loss: Double, gradNorm: Double, lr: Double, tokens: Int, seconds: Double,
+                metrics: [(name: String, value: Double)] = []) {
+        self.loss = loss
+        self.gradNorm = gradNorm
+        self.lr = lr
+        self.tokens = tokens
+        self.seconds = seconds
+        self.metrics = metrics
+    }
 }
 
 /// The training loop: batches from `TrainingData` in the order `DataOrder` gives, loss
 /// averaged over every labelled token of the optimizer batch (all micro-batches), gradient
 /// clipping, AdamW, checkpoints that resume bit for bit.
-public final class Trainer {
+public final class Trainer: TrainingRun {
     public let model: Llama
     public let optimizer: AdamW
     public let tokenizer: Tokenizer
+    /// Written into each checkpoint's tokenizer_config.json.
+    public let template: ChatTemplate
     public let data: TrainingData
     public let evalData: TrainingData?
     public let settings: TrainSettings
@@ -64,10 +78,11 @@ public final class Trainer {
     private var targets: [Int32]
     private var segments: [Int32]
 
-    public init(model: Llama, tokenizer: Tokenizer, data: TrainingData, evalData: TrainingData?, settings: TrainSettings,
-                resumeFrom state: TrainerState? = nil) {
+    public init(model: Llama, tokenizer: Tokenizer, template: ChatTemplate = .chatml, data: TrainingData, evalData: TrainingData?,
+                settings: TrainSettings, resumeFrom state: TrainerState? = nil) {
         self.model = model
         self.tokenizer = tokenizer
+        self.template = template
         self.data = data
         self.evalData = evalData
         self.settings = settings
@@ -151,8 +166,13 @@ public final class Trainer {
         return StepResult(loss: loss, gradNorm: norm, lr: lr, tokens: realTokens, seconds: monotonicSeconds() - started)
     }
 
+    /// `eval_loss`, when there is held-out data.
+    public func evaluate() -> [(name: String, value: Double)] {
+        evaluationLoss().map { [("eval_loss", $0)] } ?? []
+    }
+
     /// Mean loss per labelled token over the whole eval set, in order, no update.
-    public func evaluate() -> Double? {
+    public func evaluationLoss() -> Double? {
         guard let evalData else { return nil }
         var lossSum = 0.0, weightSum = 0.0
         var i = 0
@@ -172,46 +192,17 @@ public final class Trainer {
 
     // MARK: checkpoints
 
-    /// `out/checkpoint-STEP`, the name Hugging Face's Trainer uses.
-    public func checkpointPath(step: Int) -> String { settings.outDirectory + "/checkpoint-\(step)" }
-
     /// Writes the model, tokenizer, trainer state and optimizer moments at the current step,
     /// then removes all but the newest `keepLast` checkpoints.
     @discardableResult
-    public func saveCheckpoint(template: ChatTemplate) throws -> String {
-        let path = checkpointPath(step: step)
+    public func saveCheckpoint() throws -> String {
         let state = TrainerState(step: step, tokens: tokensSeen, cursor: order.cursor, seed: settings.seed,
-                                 objective: data.settings.objective, seqLen: seqLen, batchSize: settings.batchSize,
+                                 objective: data.settings.objective.rawValue, seqLen: seqLen, batchSize: settings.batchSize,
                                  gradAccum: settings.gradAccum, examplesPerEpoch: data.count, totalSteps: settings.steps,
                                  optimizer: optimizer)
         let files = try HFCheckpoint.files(model: model.params, tokenizer: tokenizer, template: template,
                                            objective: data.settings.objective, seqLen: seqLen)
-            + [Checkpoint.File(name: TrainerState.file, bytes: state.json()),
-               Checkpoint.File(name: TrainerState.optimizerFile) { [optimizer] path in
-                   try SafetensorsFile.write(Checkpoint.tensors(of: optimizer.m, prefix: "exp_avg.")
-                       + Checkpoint.tensors(of: optimizer.v, prefix: "exp_avg_sq."), metadata: ["format": "lathe"], to: path)
-               }]
-        try FileManager.default.createDirectory(atPath: settings.outDirectory, withIntermediateDirectories: true)
-        try Checkpoint.writeDirectory(path, files: files)
-        if settings.keepLast > 0 {
-            for old in Self.checkpoints(in: settings.outDirectory).dropLast(settings.keepLast) {
-                try? FileManager.default.removeItem(atPath: settings.outDirectory + "/checkpoint-\(old)")
-            }
-        }
-        return path
-    }
-
-    /// Restores the optimizer moments saved beside a checkpoint's weights.
-    public func loadOptimizer(from directory: String) throws {
-        let path = directory + "/" + TrainerState.optimizerFile
-        try Checkpoint.load(optimizer.m, from: path, prefix: "exp_avg.")
-        try Checkpoint.load(optimizer.v, from: path, prefix: "exp_avg_sq.")
-    }
-
-    /// Steps of the `checkpoint-STEP` directories in `directory`, ascending.
-    public static func checkpoints(in directory: String) -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst("checkpoint-".count)) : nil }.sorted()
+        return try RunCheckpoint.write(files, state: state, optimizer: optimizer, settings: settings)
     }
 }
 

@@ -15,7 +15,8 @@ public struct TrainerState: Equatable, Sendable {
     public var tokens: Int
     public var cursor: DataCursor
     public var seed: UInt64
-    public var objective: Objective
+    /// lathe-train's --objective (pretrain, sft, dpo, …).
+    public var objective: String
     public var seqLen: Int
     public var batchSize: Int
     public var gradAccum: Int
@@ -24,9 +25,12 @@ public struct TrainerState: Equatable, Sendable {
     public var beta1: Float
     public var beta2: Float
     public var eps: Float
+    /// What else an objective needs to continue exactly (e.g. which reference its cached
+    /// log-probabilities came from), saved as `objective_state`.
+    public var extras: [String: String]
 
-    public init(step: Int, tokens: Int, cursor: DataCursor, seed: UInt64, objective: Objective, seqLen: Int, batchSize: Int,
-                gradAccum: Int, examplesPerEpoch: Int, totalSteps: Int, optimizer: AdamW) {
+    public init(step: Int, tokens: Int, cursor: DataCursor, seed: UInt64, objective: String, seqLen: Int, batchSize: Int,
+                gradAccum: Int, examplesPerEpoch: Int, totalSteps: Int, optimizer: AdamW, extras: [String: String] = [:]) {
         self.step = step
         self.tokens = tokens
         self.cursor = cursor
@@ -40,6 +44,7 @@ public struct TrainerState: Equatable, Sendable {
         beta1 = optimizer.beta1
         beta2 = optimizer.beta2
         eps = optimizer.eps
+        self.extras = extras
     }
 
     public func json() -> [UInt8] {
@@ -50,9 +55,10 @@ public struct TrainerState: Equatable, Sendable {
             ("epoch", int(cursor.epoch)), ("epoch_position", int(cursor.position)),
             // A string: u64 seeds do not survive readers that parse numbers as doubles.
             ("seed", .string(String(seed))), ("data_order", "splitmix64(seed ^ epoch * 0xD1B54A32D192ED03), Fisher-Yates"),
-            ("objective", .string(objective.rawValue)), ("seq_len", int(seqLen)), ("batch_size", int(batchSize)),
+            ("objective", .string(objective)), ("seq_len", int(seqLen)), ("batch_size", int(batchSize)),
             ("grad_accum", int(gradAccum)), ("examples_per_epoch", int(examplesPerEpoch)), ("max_steps", int(totalSteps)),
             ("adam_beta1", float(beta1)), ("adam_beta2", float(beta2)), ("adam_epsilon", float(eps)),
+            ("objective_state", .object(JSONObject(extras.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))),
         ]))
     }
 
@@ -75,7 +81,7 @@ public struct TrainerState: Equatable, Sendable {
             return Float(x)
         }
         guard let seed = value["seed"]?.string.flatMap(UInt64.init),
-              let objective = value["objective"]?.string.flatMap(Objective.init(rawValue:)) else {
+              let objective = value["objective"]?.string else {
             throw IOFailure("\(path): seed or objective is missing or malformed")
         }
         step = try int("global_step")
@@ -91,13 +97,19 @@ public struct TrainerState: Equatable, Sendable {
         beta1 = try float("adam_beta1")
         beta2 = try float("adam_beta2")
         eps = try float("adam_epsilon")
+        var extras: [String: String] = [:]
+        for (key, field) in value["objective_state"]?.object ?? JSONObject() {
+            guard let text = field.string else { throw IOFailure("\(path): objective_state.\(key) should be a string") }
+            extras[key] = text
+        }
+        self.extras = extras
     }
 
     /// Why a run with these settings cannot continue this state bit for bit; nil when it can.
-    public func mismatch(seed: UInt64, objective: Objective, seqLen: Int, batchSize: Int, gradAccum: Int,
+    public func mismatch(seed: UInt64, objective: String, seqLen: Int, batchSize: Int, gradAccum: Int,
                          examplesPerEpoch: Int) -> String? {
         let pairs: [(String, String, String)] = [
-            ("--seed", String(self.seed), String(seed)), ("--objective", self.objective.rawValue, objective.rawValue),
+            ("--seed", String(self.seed), String(seed)), ("--objective", self.objective, objective),
             ("--seq-len", String(self.seqLen), String(seqLen)), ("--batch-size", String(self.batchSize), String(batchSize)),
             ("--grad-accum", String(self.gradAccum), String(gradAccum)),
             ("examples per epoch (the data)", String(self.examplesPerEpoch), String(examplesPerEpoch)),

@@ -60,14 +60,10 @@ struct Train: ParsableCommand {
     @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only) or dpo (preference pairs against a frozen reference). Default: pretrain.")
     var objective: TrainObjective = .pretrain
 
-    @Option(help: "For dpo: β, how strongly the policy is held to the reference (default 0.1).")
-    var beta = 0.1
+    @Option(help: "How strongly the policy is held to the reference (dpo: default 0.1).")
+    var beta: Double?
 
-    @Option(name: .customLong("loss"), help: "For dpo: sigmoid (the DPO paper's), ipo, hinge or robust (default sigmoid).")
-    var dpoLoss: DPOLossKind = .sigmoid
-
-    @Option(help: "For dpo with sigmoid or robust: the assumed share of flipped preference labels, 0 to below 0.5 (default 0).")
-    var labelSmoothing = 0.0
+    @OptionGroup(title: "DPO") var dpo: DPOOptions
 
     @Option(help: "For dpo: the reference model's checkpoint directory (default: the starting model). Its log-probabilities are computed once into --out/ref_logps.bin.")
     var ref: String?
@@ -170,12 +166,7 @@ struct Train: ParsableCommand {
         if packing && objective != .sft { throw ValidationError("--packing applies to --objective sft.") }
         if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
         if objective == .dpo {
-            if resume || !evalData.isEmpty || keepLast > 0 {
-                throw ValidationError("--objective dpo does not yet take --resume, --eval-data or --keep-last.")
-            }
-            guard beta > 0, labelSmoothing >= 0, labelSmoothing < 0.5 else {
-                throw ValidationError("--beta must be positive and --label-smoothing in [0, 0.5).")
-            }
+            try dpo.validate(beta: beta, evalData: evalData)
         } else if ref != nil {
             throw ValidationError("--ref applies to --objective dpo.")
         }
@@ -189,56 +180,68 @@ struct Train: ParsableCommand {
             }
             let resumeFrom = try resumeDirectory()
             let tokenizer = try loadTokenizer(resumeFrom: resumeFrom)
-            if objective == .dpo { return try runDPO(tokenizer: tokenizer) }
-            var dataSettings = DataSettings(objective: objective.data, seqLen: seqLen)
-            dataSettings.packing = packing
-            dataSettings.template = chatTemplate
-            dataSettings.onError = runOptions.onError
-            let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
-            let started = Date()
-            let data = try TrainingData(paths: inputs, tokenizer: tokenizer, settings: dataSettings, rejects: rejects)
-            try rejects?.close()
-            try report(data.stats, since: started)
-            if !runOptions.quiet {
-                printError("lathe-train: \(data.count) examples of \(seqLen) tokens or fewer per epoch, \(data.labelledTokens) tokens with loss"
-                    + (data.truncated > 0 ? "; \(data.truncated) conversations cut to --seq-len + 1 tokens" : ""))
+            let state = try resumeFrom.map { try TrainerState(contentsOf: $0) }
+            let run: TrainingRun
+            switch objective {
+            case .pretrain, .sft: run = try makeTrainer(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .dpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             }
-            let evalData = evalData.isEmpty ? nil : try TrainingData(paths: evalData, tokenizer: tokenizer, settings: dataSettings)
+            if let resumeFrom, !runOptions.quiet {
+                printError("lathe-train: resuming \(resumeFrom) at step \(run.step) of \(run.settings.steps)")
+            }
+            try train(run)
+        }
+    }
 
-            let params = try loadParameters(resumeFrom: resumeFrom, vocabSize: tokenizer.vocabSize)
-            let settings = trainSettings(examples: data.count)
+    /// Pretraining or SFT on TrainingData.
+    func makeTrainer(tokenizer: Tokenizer, resumeFrom: String?, state: TrainerState?) throws -> Trainer {
+        var dataSettings = DataSettings(objective: objective.data, seqLen: seqLen)
+        dataSettings.packing = packing
+        dataSettings.template = chatTemplate
+        dataSettings.onError = runOptions.onError
+        dataSettings.jobs = runOptions.jobs
+        let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
+        let started = Date()
+        let data = try TrainingData(paths: inputs, tokenizer: tokenizer, settings: dataSettings, rejects: rejects)
+        try rejects?.close()
+        try report(data.stats, since: started)
+        if !runOptions.quiet {
+            printError("lathe-train: \(data.count) examples of \(seqLen) tokens or fewer per epoch, \(data.labelledTokens) tokens with loss"
+                + (data.truncated > 0 ? "; \(data.truncated) conversations cut to --seq-len + 1 tokens" : ""))
+        }
+        let evalData = evalData.isEmpty ? nil : try TrainingData(paths: evalData, tokenizer: tokenizer, settings: dataSettings)
 
-            var state: TrainerState?
-            if let resumeFrom {
-                let saved = try TrainerState(contentsOf: resumeFrom)
-                if let why = saved.mismatch(seed: settings.seed, objective: objective.data, seqLen: seqLen, batchSize: batchSize,
-                                            gradAccum: gradAccum, examplesPerEpoch: data.count) {
-                    throw IOFailure("\(resumeFrom) cannot be resumed bit for bit with these settings: \(why)")
-                }
-                state = saved
-            }
-            let model = Llama(params: params, maxBatch: batchSize, maxSeq: seqLen)
-            model.precision = dtype
-            if verbose {
-                let native = CPUFeatures.current().contains("avx512_bf16")
-                printError("lathe-train: matmul precision \(dtype.rawValue)"
-                    + (dtype == .bf16 ? ": inputs rounded to bf16, products by the fp32 kernels"
-                        + (native ? "" : " (this CPU lacks avx512_bf16)") : ""))
-            }
-            let trainer = Trainer(model: model, tokenizer: tokenizer, data: data, evalData: evalData, settings: settings, resumeFrom: state)
-            if let resumeFrom {
-                try trainer.loadOptimizer(from: resumeFrom)
-                if !runOptions.quiet { printError("lathe-train: resuming \(resumeFrom) at step \(trainer.step) of \(settings.steps)") }
-            }
-            let memory = trainer.memoryEstimate
-            if !runOptions.quiet {
-                let scratch = model.precisionScratchBytes
-                let total = memory.parameters + memory.gradients + memory.optimizer + memory.activations + scratch
-                printError("lathe-train: \(params.count) parameters; memory estimate \(mib(total)): parameters \(mib(memory.parameters)), "
-                    + "gradients \(mib(memory.gradients)), optimizer \(mib(memory.optimizer)), activations \(mib(memory.activations))"
-                    + (scratch > 0 ? ", \(dtype.rawValue) copies \(mib(scratch))" : ""))
-            }
-            try train(trainer, settings: settings)
+        let params = try loadParameters(resumeFrom: resumeFrom, vocabSize: tokenizer.vocabSize)
+        let settings = trainSettings(examples: data.count)
+        try checkResumable(state, from: resumeFrom, examples: data.count)
+        let model = Llama(params: params, maxBatch: batchSize, maxSeq: seqLen)
+        model.precision = dtype
+        if verbose {
+            let native = CPUFeatures.current().contains("avx512_bf16")
+            printError("lathe-train: matmul precision \(dtype.rawValue)"
+                + (dtype == .bf16 ? ": inputs rounded to bf16, products by the fp32 kernels"
+                    + (native ? "" : " (this CPU lacks avx512_bf16)") : ""))
+        }
+        let trainer = Trainer(model: model, tokenizer: tokenizer, template: chatTemplate, data: data, evalData: evalData,
+                              settings: settings, resumeFrom: state)
+        if let resumeFrom { try trainer.optimizer.load(from: resumeFrom) }
+        let memory = trainer.memoryEstimate
+        if !runOptions.quiet {
+            let scratch = model.precisionScratchBytes
+            let total = memory.parameters + memory.gradients + memory.optimizer + memory.activations + scratch
+            printError("lathe-train: \(params.count) parameters; memory estimate \(mib(total)): parameters \(mib(memory.parameters)), "
+                + "gradients \(mib(memory.gradients)), optimizer \(mib(memory.optimizer)), activations \(mib(memory.activations))"
+                + (scratch > 0 ? ", \(dtype.rawValue) copies \(mib(scratch))" : ""))
+        }
+        return trainer
+    }
+
+    /// Stops a resume whose settings would not continue the saved run bit for bit.
+    func checkResumable(_ state: TrainerState?, from directory: String?, examples: Int) throws {
+        guard let state, let directory else { return }
+        if let why = state.mismatch(seed: runOptions.seed, objective: objective.rawValue, seqLen: seqLen, batchSize: batchSize,
+                                    gradAccum: gradAccum, examplesPerEpoch: examples) {
+            throw IOFailure("\(directory) cannot be resumed bit for bit with these settings: \(why)")
         }
     }
 
@@ -273,58 +276,6 @@ struct Train: ParsableCommand {
         return settings
     }
 
-    /// DPO: preference pairs, the reference pass (or its cache in --out), then the loop; checkpoints
-    /// hold the policy in the Hugging Face layout.
-    func runDPO(tokenizer: Tokenizer) throws {
-        let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
-        let started = Date()
-        let data = try PreferenceData(paths: inputs, tokenizer: tokenizer, template: chatTemplate, seqLen: seqLen,
-                                      onError: runOptions.onError, rejects: rejects)
-        try rejects?.close()
-        try report(data.stats, since: started)
-        let params = try loadParameters(resumeFrom: nil, vocabSize: tokenizer.vocabSize)
-        let settings = trainSettings(examples: data.count)
-        let model = Llama(params: params, maxBatch: 2 * batchSize, maxSeq: seqLen)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let cache = out + "/ref_logps.bin"
-        let key = ReferenceLogProbs.key(data: data, reference: try ref.map { try checkpointStamp($0) } ?? ReferenceLogProbs.weightsKey(params))
-        let (reference, computed) = try ReferenceLogProbs.cached(at: cache, key: key, data: data, batchPairs: batchSize) {
-            guard let ref else { return model }
-            let refParams = try Checkpoint.loadParameters(from: ref)
-            guard refParams.config.vocabSize == params.config.vocabSize else {
-                throw IOFailure("\(ref): the reference's vocabulary is \(refParams.config.vocabSize), the policy's \(params.config.vocabSize); they must share a tokenizer")
-            }
-            return Llama(params: refParams, maxBatch: 2 * batchSize, maxSeq: seqLen)
-        }
-        if !runOptions.quiet {
-            printError("lathe-train: \(data.count) preference pairs; reference log-probabilities \(computed ? "computed into" : "read from") \(cache)")
-        }
-        let trainer = DPOTrainer(model: model, data: data, reference: reference,
-                                 loss: DPOLoss(kind: dpoLoss, beta: beta, labelSmoothing: labelSmoothing), settings: settings)
-        let log = try self.log.map { try TrainLog(path: $0, append: false) }
-        while trainer.step < settings.steps {
-            let (result, metrics) = try trainer.trainStep()
-            var record = JSONObject([
-                ("step", .number(JSONNumber(trainer.step))), ("tokens", .number(JSONNumber(trainer.tokensSeen))),
-                ("loss", number(result.loss)), ("lr", number(result.lr)), ("grad_norm", number(result.gradNorm)),
-                ("tokens_per_s", number(result.seconds > 0 ? Double(result.tokens) / result.seconds : 0)),
-            ])
-            for (name, value) in metrics.logFields { record[name] = number(value) }
-            try log?.write(record)
-            let last = trainer.step == settings.steps
-            if !runOptions.quiet && (verbose || last || trainer.step % max(1, settings.steps / 10) == 0) {
-                printError("lathe-train: step \(trainer.step)/\(settings.steps)  loss \(fixed(result.loss, 4))  rewards/margins "
-                    + "\(fixed(metrics.rewardsMargins, 4))  rewards/accuracies \(fixed(metrics.rewardsAccuracies, 3))")
-            }
-            if (saveEvery > 0 && trainer.step % saveEvery == 0) || last {
-                let path = out + "/checkpoint-\(trainer.step)"
-                try Checkpoint.writeDirectory(path, files: HFCheckpoint.files(model: params, tokenizer: tokenizer, template: chatTemplate,
-                                                                             objective: .sft, seqLen: seqLen))
-                if !runOptions.quiet { printError("lathe-train: wrote \(path)") }
-            }
-        }
-    }
-
     /// Names a reference checkpoint on disk without loading it: its path, and its weights file's size and time.
     func checkpointStamp(_ directory: String) throws -> String {
         let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/model.safetensors")
@@ -336,7 +287,7 @@ struct Train: ParsableCommand {
 
     func resumeDirectory() throws -> String? {
         guard resume else { return nil }
-        guard let last = Trainer.checkpoints(in: out).last else {
+        guard let last = RunCheckpoint.steps(in: out).last else {
             throw IOFailure("\(out): no checkpoint-STEP directory to resume from; drop --resume to start afresh")
         }
         return out + "/checkpoint-\(last)"
@@ -371,7 +322,9 @@ struct Train: ParsableCommand {
         return LlamaParameters(config: shape, seed: runOptions.seed)
     }
 
-    func train(_ trainer: Trainer, settings: TrainSettings) throws {
+    /// The loop every objective shares: log, progress, checkpoints, and the signal checkpoint.
+    func train(_ run: TrainingRun) throws {
+        let settings = run.settings
         _ = StopRequest.signal.load(ordering: .relaxed)  // initialised before a handler can touch it
         // A parent may hand down a mask that blocks them (test harnesses do): unblock, then catch.
         var stopSignals = sigset_t()
@@ -385,44 +338,48 @@ struct Train: ParsableCommand {
         let terminal = isatty(2) != 0 && !runOptions.quiet
         var lastSaved = -1
         var windowTokens = 0, windowSeconds = 0.0
-        while trainer.step < settings.steps {
-            let result = try trainer.trainStep()
+        while run.step < settings.steps {
+            let result = try run.trainStep()
             windowTokens += result.tokens
             windowSeconds += result.seconds
             let tokensPerSecond = windowSeconds > 0 ? Double(windowTokens) / windowSeconds : 0
             var record = JSONObject([
-                ("step", .number(JSONNumber(trainer.step))), ("tokens", .number(JSONNumber(trainer.tokensSeen))),
+                ("step", .number(JSONNumber(run.step))), ("tokens", .number(JSONNumber(run.tokensSeen))),
                 ("loss", number(result.loss)), ("lr", number(result.lr)), ("grad_norm", number(result.gradNorm)),
                 ("tokens_per_s", number(tokensPerSecond)),
             ])
-            let last = trainer.step == settings.steps
-            if trainer.evalData != nil && ((evalEvery > 0 && trainer.step % evalEvery == 0) || last) {
-                record["eval_loss"] = trainer.evaluate().map(number) ?? .null
+            for (name, value) in result.metrics { record[name] = number(value) }
+            let last = run.step == settings.steps
+            if (evalEvery > 0 && run.step % evalEvery == 0) || last {
+                for (name, value) in try run.evaluate() { record[name] = number(value) }
             }
             try log?.write(record)
-            let line = "step \(trainer.step)/\(settings.steps)  loss \(fixed(result.loss, 4))  lr \(String(format: "%.3g", result.lr))"
-                + "  grad norm \(fixed(result.gradNorm, 3))  \(Int(tokensPerSecond)) tokens/s"
-                + (record["eval_loss"]?.double.map { "  eval loss \(fixed($0, 4))" } ?? "")
+            var line = "step \(run.step)/\(settings.steps)  loss \(fixed(result.loss, 4))"
+            for name in run.headline {
+                if let value = record[name]?.double { line += "  \(name) \(fixed(value, 3))" }
+            }
+            line += "  lr \(String(format: "%.3g", result.lr))  grad norm \(fixed(result.gradNorm, 3))  \(Int(tokensPerSecond)) tokens/s"
+            if let value = record["eval_loss"]?.double { line += "  eval loss \(fixed(value, 4))" }
             if terminal {
                 printError("\r\u{1B}[K" + line, newline: false)
-            } else if !runOptions.quiet && (verbose || last || trainer.step % max(1, settings.steps / 10) == 0) {
+            } else if !runOptions.quiet && (verbose || last || run.step % max(1, settings.steps / 10) == 0) {
                 printError("lathe-train: " + line)
             }
             if windowSeconds > 10 { (windowTokens, windowSeconds) = (0, 0) }
             let stop = StopRequest.signal.load(ordering: .relaxed)
-            if (saveEvery > 0 && trainer.step % saveEvery == 0) || last || stop != 0 {
-                let path = try trainer.saveCheckpoint(template: chatTemplate)
-                lastSaved = trainer.step
+            if (saveEvery > 0 && run.step % saveEvery == 0) || last || stop != 0 {
+                let path = try run.saveCheckpoint()
+                lastSaved = run.step
                 if terminal { printError("") }
                 if !runOptions.quiet || stop != 0 { printError("lathe-train: wrote \(path)") }
             }
             if stop != 0 {
-                printError("lathe-train: stopped by signal \(stop) after step \(trainer.step); continue with --resume")
+                printError("lathe-train: stopped by signal \(stop) after step \(run.step); continue with --resume")
                 throw ExitCode(128 + stop)
             }
         }
-        if lastSaved != trainer.step {
-            let path = try trainer.saveCheckpoint(template: chatTemplate)
+        if lastSaved != run.step {
+            let path = try run.saveCheckpoint()
             if !runOptions.quiet { printError("lathe-train: wrote \(path)") }
         }
     }

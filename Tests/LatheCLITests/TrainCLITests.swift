@@ -226,6 +226,36 @@ private let pairs = [("What is two plus two?", "Four."), ("Name a colour.", "Blu
         #expect(abs(second["rewards/margins"]?.double ?? 1) < 1e-4)
     }
 
+    // DPO goes through the same loop as pretraining: 2N steps against N, a checkpoint, --resume
+    // for N more (the reference log-probabilities read back from the cache the state names),
+    // and --keep-last pruning the older checkpoints.
+    @Test func dpoResumesBitForBit() throws {
+        let scratch = Scratch()
+        scratch.file("pairs.jsonl", pairs)
+        scratch.file("config.json", microConfig)
+        _ = try Tool.run("lathe-train", ["tokenizer", "--vocab-size", "300", "-o", scratch.path + "/tok.json", scratch.path + "/pairs.jsonl"])
+        let common = ["--objective", "dpo", "--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json",
+                      "--seq-len", "64", "--batch-size", "2", "--grad-accum", "2", "--lr", "3e-3", "--steps", "8", "--seed", "3",
+                      scratch.path + "/pairs.jsonl"]
+        #expect(try Tool.run("lathe-train", common + ["--out", scratch.path + "/one"]).status == 0)
+        let first = try Tool.run("lathe-train", common + ["--out", scratch.path + "/two", "--save-every", "2", "--keep-last", "2"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(checkpointSteps(scratch.path + "/two") == [6, 8])
+        try FileManager.default.removeItem(atPath: scratch.path + "/two/checkpoint-8")
+        let resumed = try Tool.run("lathe-train", common + ["--out", scratch.path + "/two", "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("at step 6 of 8") && resumed.stderr.contains("read from"), "\(resumed.stderr)")
+        for file in ["model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
+            let a = FileManager.default.contents(atPath: scratch.path + "/one/checkpoint-8/" + file)
+            let b = FileManager.default.contents(atPath: scratch.path + "/two/checkpoint-8/" + file)
+            #expect(a != nil && a == b, "\(file) differs")
+        }
+        // Without the cache the starting weights are gone: a clear error, not a wrong reference.
+        try FileManager.default.removeItem(atPath: scratch.path + "/two/ref_logps.bin")
+        let lost = try Tool.run("lathe-train", common + ["--out", scratch.path + "/two", "--resume"])
+        #expect(lost.status == 1 && lost.stderr.contains("ref_logps.bin") && lost.stderr.contains("missing"), "\(lost.stderr)")
+    }
+
     @Test func identicalResponsesStopTheRunWithTheirLine() throws {
         let scratch = Scratch()
         scratch.file("pairs.jsonl", pairs + #"{"id":"same","prompt":"Hi","chosen":"Yes.","rejected":"Yes."}"# + "\n")
