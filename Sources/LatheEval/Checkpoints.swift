@@ -37,9 +37,13 @@ public struct LoadedCheckpoint: @unchecked Sendable {
     public let tokenizer: Tokenizer
     /// The tokenizer's serialised form: checkpoints with equal keys share tokenised eval sets.
     public let tokenizerKey: [UInt8]
+    /// The token every sequence starts with: a GGUF file's BOS when its metadata sets
+    /// `tokenizer.ggml.add_bos_token`, as llama.cpp reads it; nil for checkpoint directories,
+    /// read as lm-evaluation-harness reads Hugging Face models (no special tokens added).
+    public let bos: Int32?
 
-    public init(ref: CheckpointRef, params: LlamaParameters, tokenizer: Tokenizer, tokenizerKey: [UInt8]) {
-        (self.ref, self.params, self.tokenizer, self.tokenizerKey) = (ref, params, tokenizer, tokenizerKey)
+    public init(ref: CheckpointRef, params: LlamaParameters, tokenizer: Tokenizer, tokenizerKey: [UInt8], bos: Int32? = nil) {
+        (self.ref, self.params, self.tokenizer, self.tokenizerKey, self.bos) = (ref, params, tokenizer, tokenizerKey, bos)
     }
 }
 
@@ -102,14 +106,25 @@ public enum Checkpoints {
     public static func load(_ ref: CheckpointRef) throws -> LoadedCheckpoint {
         if let problem = ref.problem { throw IOFailure(problem) }
         let params: LlamaParameters, tokenizer: Tokenizer, key: [UInt8]
+        var bos: Int32?
         if ref.isGGUF {
             do {
                 let file = try GGUFFile(path: ref.path)
                 params = try file.llamaParameters()
-                key = try file.tokenizer().json
+                let stored = try file.tokenizer()
+                key = stored.json
                 tokenizer = try Tokenizer(json: try JSONParser.parse(key))
+                if stored.addBOS {
+                    guard let id = stored.specialIds["bos"], id < tokenizer.vocabSize else {
+                        throw IOFailure("\(ref.path): tokenizer.ggml.add_bos_token is set but tokenizer.ggml.bos_token_id is "
+                            + "missing or outside the vocabulary; the file is inconsistent")
+                    }
+                    bos = Int32(id)
+                }
             } catch let error as GGUFError {
                 throw IOFailure(error.message)
+            } catch let error as IOFailure {
+                throw error
             } catch {
                 throw IOFailure("\(ref.path): the tokenizer stored in the file cannot be read: \(error)")
             }
@@ -128,6 +143,6 @@ public enum Checkpoints {
         guard tokenizer.vocabSize <= params.config.vocabSize else {
             throw IOFailure("\(ref.path): the tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary is \(params.config.vocabSize)")
         }
-        return LoadedCheckpoint(ref: ref, params: params, tokenizer: tokenizer, tokenizerKey: key)
+        return LoadedCheckpoint(ref: ref, params: params, tokenizer: tokenizer, tokenizerKey: key, bos: bos)
     }
 }

@@ -117,8 +117,8 @@ public struct EvalSet: Sendable {
                     reason: "unknown_kind")
             }
             if let kind, found != kind {
-                throw RecordError(location, "expected a \(kind.rawValue) record \(kind.fields) like "
-                    + (firstLine.map { "line \($0)" } ?? "--kind asks for") + ", found a \(found.rawValue) record; "
+                throw RecordError(location, "expected a \(kind.rawValue) record \(kind.fields) "
+                    + (firstLine.map { "like line \($0)" } ?? "(this file must hold them)") + ", found a \(found.rawValue) record; "
                     + "an eval set holds one record kind: put \(found.rawValue)s in a file of their own",
                     reason: "wrong_kind")
             }

@@ -120,12 +120,13 @@ public final class Evaluator {
     /// The eval sets tokenised with `checkpoint`'s tokenizer, from the cache when another
     /// checkpoint had the same tokenizer.
     public func encodedSets(for checkpoint: LoadedCheckpoint) throws -> [EncodedSet] {
-        if let done = encoded[checkpoint.tokenizerKey] { return done }
-        let made = try sets.map { try EncodedSet($0, tokenizer: checkpoint.tokenizer, settings: settings) }
+        let key = checkpoint.tokenizerKey + (checkpoint.bos.map { Array("\u{0}bos=\($0)".utf8) } ?? [])
+        if let done = encoded[key] { return done }
+        let made = try sets.map { try EncodedSet($0, tokenizer: checkpoint.tokenizer, settings: settings, bos: checkpoint.bos) }
         for e in made where e.truncated > 0 {
             notes.append("\(e.set.path): \(e.truncated) sequences cut to --seq-len + 1 = \(settings.seqLen + 1) tokens (\(checkpoint.ref.path)'s tokenizer)")
         }
-        encoded[checkpoint.tokenizerKey] = made
+        encoded[key] = made
         return made
     }
 
@@ -157,7 +158,8 @@ public final class Evaluator {
                 EvalResult(checkpoint: checkpoint.ref.path, step: checkpoint.ref.step, task: task, metric: metric,
                            value: value, stderr: stderr, n: n, settings: settings)
             }
-            let template = "chat_template=\(self.settings.templateName)"
+            let addBOS = checkpoint.bos == nil ? "" : " add_bos=true"
+            let template = "chat_template=\(self.settings.templateName)" + addBOS
             switch e.set.kind {
             case .conversation:
                 let logp = sequenceScorer().score(e.sequences)
@@ -174,7 +176,7 @@ public final class Evaluator {
                 }
                 let bytes = e.documentBytes.map(Double.init)
                 let perToken = nll.reduce(0, +) / tokens.reduce(0, +)
-                let window = "window=\(self.settings.seqLen)"
+                let window = "window=\(self.settings.seqLen)" + addBOS
                 results.append(result("perplexity", exp(perToken), Statistics.bootstrapRatioStderr(nll, tokens, seed: seed, exp),
                                       n: nll.count, settings: window))
                 let bitsPerByte = nll.reduce(0, +) / (log(2) * bytes.reduce(0, +))
@@ -203,7 +205,7 @@ public final class Evaluator {
                 let n = picks.count
                 let acc = Double(picks.filter { $0.acc }.count) / Double(n)
                 let accNorm = Double(picks.filter { $0.accNorm }.count) / Double(n)
-                let shots = template + " few_shot=\(self.settings.fewShot)"
+                let shots = template + " " + self.settings.fewShotDescription
                 results.append(result("acc", acc, Statistics.binomialStderr(acc, n: n), n: n, settings: shots))
                 results.append(result("acc_norm", accNorm, Statistics.binomialStderr(accNorm, n: n), n: n, settings: shots))
             case .prompt:

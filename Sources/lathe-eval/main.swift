@@ -45,8 +45,12 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(help: "DPO's beta scaling the implicit reward in reward_margin (default 0.1).")
     var beta = 0.1
 
-    @Option(help: "Solved examples from the same set placed before each multiple-choice question (default 0).")
+    @Option(name: [.customLong("num-fewshot"), .customLong("few-shot")],
+            help: "Solved examples placed before each multiple-choice question: drawn from --fewshot-from, else the items after the question in its own set (default 0).")
     var fewShot = 0
+
+    @Option(help: "A file of solved multiple-choice items (a few-shot split) to draw the --num-fewshot examples from, at random under --seed, never the question itself (default: the eval set's own items).")
+    var fewshotFrom: String?
 
     @Option(help: "Chat template for conversations, pairs, prompts and questions: chatml, llama3, zephyr, alpaca, plain, on (= chatml) or off (plain text; conversations use plain). Default chatml.")
     var chatTemplate = "chatml"
@@ -99,7 +103,8 @@ struct LatheEvalCommand: ParsableCommand {
         for (name, value) in [("--seq-len", seqLen), ("--batch-size", batchSize), ("--max-new-tokens", maxNewTokens)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, not \(value).")
         }
-        if fewShot < 0 || topK < 0 { throw ValidationError("--few-shot and --top-k must not be negative.") }
+        if fewShot < 0 || topK < 0 { throw ValidationError("--num-fewshot and --top-k must not be negative.") }
+        if fewshotFrom != nil && fewShot == 0 { throw ValidationError("--fewshot-from needs --num-fewshot K (K ≥ 1) to draw examples.") }
         if temperature < 0 || !(topP > 0 && topP <= 1) { throw ValidationError("--temperature must be ≥ 0 and --top-p in (0, 1].") }
     }
 
@@ -113,6 +118,11 @@ struct LatheEvalCommand: ParsableCommand {
                 let set = try EvalSet.load(path: path, onError: runOptions.onError, rejects: rejects)
                 stats.merge(set.stats)
                 sets.append(set)
+            }
+            let fewShotPool = try fewshotFrom.map { path in
+                let pool = try EvalSet.load(path: path, kind: .choice, onError: runOptions.onError, rejects: rejects)
+                stats.merge(pool.stats)
+                return FewShotPool(path: path, items: pool.items, seed: runOptions.seed)
             }
             try rejects?.close()
             let earlier = try include.flatMap { try EvalResult.load(path: $0) }
@@ -129,7 +139,7 @@ struct LatheEvalCommand: ParsableCommand {
                 throw IOFailure("a prompt set is given (generate) but no --generations FILE to write the responses to")
             }
 
-            let evaluator = Evaluator(sets: sets, settings: EvalSettings(template: template, fewShot: fewShot, seqLen: seqLen))
+            let evaluator = Evaluator(sets: sets, settings: EvalSettings(template: template, fewShot: fewShot, fewShotFrom: fewShotPool, seqLen: seqLen))
             evaluator.batchSize = batchSize
             evaluator.seed = runOptions.seed
             evaluator.beta = beta

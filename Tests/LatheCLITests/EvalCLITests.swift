@@ -57,7 +57,7 @@ struct EvalCLITests {
     @Test func helpStatesEveryOption() throws {
         let result = try Tool.run("lathe-eval", ["--help"])
         #expect(result.status == 0)
-        for option in ["--data", "--tasks", "--report", "--generations", "--ref", "--few-shot", "--chat-template", "--seq-len",
+        for option in ["--data", "--tasks", "--report", "--generations", "--ref", "--num-fewshot", "--fewshot-from", "--chat-template", "--seq-len",
                        "--batch-size", "--temperature", "--top-k", "--top-p", "--max-new-tokens", "--on-error", "--seed"] {
             #expect(result.stdout.contains(option))
         }
