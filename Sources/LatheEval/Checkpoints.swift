@@ -2,6 +2,8 @@ import Foundation
 import LatheIO
 import LatheModel
 import LatheTokenizer
+import LatheTrain
+import LatheData
 
 /// A model to evaluate, as named on the command line: a checkpoint directory or a GGUF file.
 public struct CheckpointRef: Sendable, Equatable {
@@ -44,6 +46,16 @@ public struct LoadedCheckpoint: @unchecked Sendable {
 
     public init(ref: CheckpointRef, params: LlamaParameters, tokenizer: Tokenizer, tokenizerKey: [UInt8], bos: Int32? = nil) {
         (self.ref, self.params, self.tokenizer, self.tokenizerKey, self.bos) = (ref, params, tokenizer, tokenizerKey, bos)
+    }
+}
+
+extension LoadedCheckpoint {
+    /// Fails naming the checkpoint when its tokenizer splits a marker `template` needs.
+    public func checkMarkers(of template: ChatTemplate?) throws {
+        guard let template else { return }
+        do { try TrainingData.checkMarkers(of: template, tokenizer: tokenizer) } catch let error as IOFailure {
+            throw IOFailure("\(ref.path): \(error.message)")
+        }
     }
 }
 
@@ -135,7 +147,7 @@ public enum Checkpoints {
                 throw IOFailure("\(ref.path): \(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing; "
                     + "a checkpoint directory needs \(needed.joined(separator: ", ")) (lathe-train writes all three)")
             }
-            params = try Checkpoint.loadParameters(from: ref.path)
+            params = try Checkpoint.loadParameters(from: ref.path, head: nil)
             let path = ref.path + "/tokenizer.json"
             key = Array(FileManager.default.contents(atPath: path) ?? Data())
             do { tokenizer = try Tokenizer(contentsOf: path) } catch { throw IOFailure("\(path): \(error)") }

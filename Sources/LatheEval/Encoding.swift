@@ -104,6 +104,8 @@ public struct EncodedSet: Sendable {
     public let set: EvalSet
     /// loss: one per conversation; prefs: chosen then rejected for each pair.
     public var sequences: [ScoredSequence] = []
+    /// prefs: the tokens of each of `sequences` whole, as a reward model reads them.
+    public var pairTokens: [[Int32]] = []
     /// ppl: the windows of every document, and for each window its document.
     public var windowDocument: [Int] = []
     /// ppl: UTF-8 bytes of each document (bits per byte divide by them).
@@ -148,6 +150,7 @@ public struct EncodedSet: Sendable {
                 for response in [chosen, rejected] {
                     let c = cut(Self.pair(prompt, response, template: settings.template, tokenizer: tokenizer, endOfText: endOfText))
                     sequences.append(ScoredSequence(tokens: c.tokens, labelled: c.labelled))
+                    pairTokens.append(c.tokens)
                 }
             case .document(let text):
                 // Every token is predicted: BOS or end of text stands before the first, as between
@@ -159,15 +162,7 @@ public struct EncodedSet: Sendable {
                     windowDocument.append(documentBytes.count - 1)
                 }
             case .prompt(let turns):
-                let tokens: [Int32]
-                if let t = settings.template {
-                    tokens = encode(t.render(turns.messages(role: "user"), addGenerationPrompt: true).text)
-                } else if case .text(let s) = turns {
-                    tokens = encode(s)
-                } else {
-                    tokens = encode(ChatTemplate.plain.render(turns.messages(role: "user"), addGenerationPrompt: true).text)
-                }
-                prompts.append(start.isEmpty && tokens.isEmpty ? (endOfText.map { [$0] } ?? []) : start + tokens)
+                prompts.append(Responses.promptTokens(turns, template: settings.template, tokenizer: tokenizer, bos: bos))
             case .choice:
                 var item = try Self.choice(index, in: set, settings: settings, tokenizer: tokenizer)
                 item.context = start + item.context

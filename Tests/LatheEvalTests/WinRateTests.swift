@@ -49,7 +49,7 @@ struct WinRateTests {
     }
 
     @Test func judgementsCountTiesAsHalvesWithinTheTolerance() {
-        let j = WinRate.judgements(policy: [1.0, 0.5, 2.0, -1.0], baseline: [0.0, 0.5004, 2.0, 3.0], tolerance: 1e-3)
+        let j = RewardMetrics.judgements(policy: [1.0, 0.5, 2.0, -1.0], baseline: [0.0, 0.5004, 2.0, 3.0], tolerance: 1e-3)
         #expect(j == [1, 0.5, 0.5, 0])
 
         // Longer responses win more often: ¼ of the time when 40 characters shorter, ¾ when 40
@@ -57,10 +57,10 @@ struct WinRateTests {
         // three groups exactly, so it is the estimate: ½ at zero difference, while the raw rate is 8/14.
         let diffs: [Double] = [-40, -40, -40, -40, 40, 40, 40, 40, 40, 40, 40, 40, 0, 0]
         let wins: [Double] = [1, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 0]
-        let lc = WinRate.lengthControlled(judgements: wins, lengthDifferences: diffs)!
+        let lc = RewardMetrics.lengthControlled(judgements: wins, lengthDifferences: diffs)!
         #expect(abs(lc.probabilityAtZero - 0.5) < 1e-6)
         #expect(abs(Statistics.mean(wins).mean - 8.0 / 14) < 1e-12)
-        #expect(WinRate.lengthControlled(judgements: [1, 0], lengthDifferences: [0, 0]) == nil)
+        #expect(RewardMetrics.lengthControlled(judgements: [1, 0], lengthDifferences: [0, 0]) == nil)
     }
 
     @Test func quantilesInterpolateLikeNumpy() {
