@@ -12,7 +12,7 @@ let stageLibraries: [String: [Target.Dependency]] = [
     "lathe-ingest": ["LatheText"],
     "lathe-dedupe": ["LatheDedupe"],
     "lathe-format-sft": ["LatheData", "LatheTokenizer"],
-    "lathe-pair-prefs": ["LatheData", "LatheTokenizer"],
+    "lathe-pair-prefs": ["LatheData", "LatheTokenizer", "LatheEval", "LatheModel"],
     "lathe-train": ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData"],
     "lathe-eval": ["LatheEval", "LatheModel", "LatheData"],
 ]
@@ -65,7 +65,7 @@ let package = Package(
                           swiftSettings: fast),
         .testTarget(name: "LatheIOTests", dependencies: ["LatheIO"]),
         .testTarget(name: "LatheDataTests", dependencies: ["LatheData", "LatheIO"]),
-        .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO"]),
+        .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO", "LatheModel"]),
         .testTarget(name: "LatheTextTests", dependencies: ["LatheText", "LatheIO"]),
         .testTarget(name: "LatheDedupeTests", dependencies: ["LatheDedupe", "LatheIO"]),
         .testTarget(name: "LatheTokenizerTests", dependencies: ["LatheTokenizer", "LatheIO"]),

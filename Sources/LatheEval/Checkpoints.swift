@@ -2,6 +2,8 @@ import Foundation
 import LatheIO
 import LatheModel
 import LatheTokenizer
+import LatheTrain
+import LatheData
 
 /// A model to evaluate, as named on the command line: a checkpoint directory or a GGUF file.
 public struct CheckpointRef: Sendable, Equatable {
@@ -37,9 +39,23 @@ public struct LoadedCheckpoint: @unchecked Sendable {
     public let tokenizer: Tokenizer
     /// The tokenizer's serialised form: checkpoints with equal keys share tokenised eval sets.
     public let tokenizerKey: [UInt8]
+    /// The token every sequence starts with: a GGUF file's BOS when its metadata sets
+    /// `tokenizer.ggml.add_bos_token`, as llama.cpp reads it; nil for checkpoint directories,
+    /// read as lm-evaluation-harness reads Hugging Face models (no special tokens added).
+    public let bos: Int32?
 
-    public init(ref: CheckpointRef, params: LlamaParameters, tokenizer: Tokenizer, tokenizerKey: [UInt8]) {
-        (self.ref, self.params, self.tokenizer, self.tokenizerKey) = (ref, params, tokenizer, tokenizerKey)
+    public init(ref: CheckpointRef, params: LlamaParameters, tokenizer: Tokenizer, tokenizerKey: [UInt8], bos: Int32? = nil) {
+        (self.ref, self.params, self.tokenizer, self.tokenizerKey, self.bos) = (ref, params, tokenizer, tokenizerKey, bos)
+    }
+}
+
+extension LoadedCheckpoint {
+    /// Fails naming the checkpoint when its tokenizer splits a marker `template` needs.
+    public func checkMarkers(of template: ChatTemplate?) throws {
+        guard let template else { return }
+        do { try TrainingData.checkMarkers(of: template, tokenizer: tokenizer) } catch let error as IOFailure {
+            throw IOFailure("\(ref.path): \(error.message)")
+        }
     }
 }
 
@@ -102,14 +118,25 @@ public enum Checkpoints {
     public static func load(_ ref: CheckpointRef) throws -> LoadedCheckpoint {
         if let problem = ref.problem { throw IOFailure(problem) }
         let params: LlamaParameters, tokenizer: Tokenizer, key: [UInt8]
+        var bos: Int32?
         if ref.isGGUF {
             do {
                 let file = try GGUFFile(path: ref.path)
                 params = try file.llamaParameters()
-                key = try file.tokenizer().json
+                let stored = try file.tokenizer()
+                key = stored.json
                 tokenizer = try Tokenizer(json: try JSONParser.parse(key))
+                if stored.addBOS {
+                    guard let id = stored.specialIds["bos"], id < tokenizer.vocabSize else {
+                        throw IOFailure("\(ref.path): tokenizer.ggml.add_bos_token is set but tokenizer.ggml.bos_token_id is "
+                            + "missing or outside the vocabulary; the file is inconsistent")
+                    }
+                    bos = Int32(id)
+                }
             } catch let error as GGUFError {
                 throw IOFailure(error.message)
+            } catch let error as IOFailure {
+                throw error
             } catch {
                 throw IOFailure("\(ref.path): the tokenizer stored in the file cannot be read: \(error)")
             }
@@ -120,7 +147,7 @@ public enum Checkpoints {
                 throw IOFailure("\(ref.path): \(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing; "
                     + "a checkpoint directory needs \(needed.joined(separator: ", ")) (lathe-train writes all three)")
             }
-            params = try Checkpoint.loadParameters(from: ref.path)
+            params = try Checkpoint.loadParameters(from: ref.path, head: nil)
             let path = ref.path + "/tokenizer.json"
             key = Array(FileManager.default.contents(atPath: path) ?? Data())
             do { tokenizer = try Tokenizer(contentsOf: path) } catch { throw IOFailure("\(path): \(error)") }
@@ -128,6 +155,6 @@ public enum Checkpoints {
         guard tokenizer.vocabSize <= params.config.vocabSize else {
             throw IOFailure("\(ref.path): the tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary is \(params.config.vocabSize)")
         }
-        return LoadedCheckpoint(ref: ref, params: params, tokenizer: tokenizer, tokenizerKey: key)
+        return LoadedCheckpoint(ref: ref, params: params, tokenizer: tokenizer, tokenizerKey: key, bos: bos)
     }
 }

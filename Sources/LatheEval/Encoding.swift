@@ -9,19 +9,65 @@ public struct EvalSettings: Sendable, Equatable {
     /// rendered with; nil renders prompts and questions as plain text and conversations
     /// with the `plain` template.
     public var template: ChatTemplate? = .chatml
-    /// Solved examples from the same set before each multiple-choice question.
+    /// Solved examples before each multiple-choice question: from `fewShotFrom` when given,
+    /// else the items after the question in its own set.
     public var fewShot = 0
+    /// A set of solved multiple-choice items the examples are drawn from (a few-shot split).
+    public var fewShotFrom: FewShotPool?
     /// The longest sequence scored; conversations and pairs are cut to it, documents are
     /// read in rolling windows of it.
     public var seqLen = 256
 
-    public init(template: ChatTemplate? = .chatml, fewShot: Int = 0, seqLen: Int = 256) {
+    public init(template: ChatTemplate? = .chatml, fewShot: Int = 0, fewShotFrom: FewShotPool? = nil, seqLen: Int = 256) {
         self.template = template
         self.fewShot = fewShot
+        self.fewShotFrom = fewShotFrom
         self.seqLen = seqLen
     }
 
     var templateName: String { template?.rawValue ?? "off" }
+
+    /// How the few-shot examples were chosen, as results state it.
+    var fewShotDescription: String {
+        "few_shot=\(fewShot)" + (fewShotFrom.map { " fewshot_from=\($0.name) fewshot_seed=\($0.seed)" } ?? "")
+    }
+}
+
+/// Solved multiple-choice items that few-shot examples are drawn from, as lm-evaluation-harness
+/// draws them from a task's few-shot split: for each question, K distinct items at random from
+/// a stream seeded by (seed, question index), so a question's examples do not depend on the
+/// others; an item with the question's own text is never drawn.
+public struct FewShotPool: Sendable, Equatable {
+    public var path: String
+    public var items: [EvalItem]
+    public var seed: UInt64
+
+    public init(path: String, items: [EvalItem], seed: UInt64) {
+        (self.path, self.items, self.seed) = (path, items, seed)
+    }
+
+    /// The file name as results name it.
+    public var name: String { EvalSet.setName(path) }
+
+    /// `count` solved examples (question, right answer) for question number `index`, or an
+    /// error when the pool has too few items other than the question itself.
+    public func examples(for index: Int, question: String, id: String, count: Int) throws -> [(String, String)] {
+        var candidates: [(String, String)] = items.compactMap { item in
+            guard case .choice(let q, let choices, let answer) = item.content, q != question else { return nil }
+            return (q, choices[answer])
+        }
+        guard candidates.count >= count else {
+            throw IOFailure("\(path): \(candidates.count) few-shot items differ from question \(id), but --num-fewshot asks for "
+                + "\(count); give a larger --fewshot-from file or a smaller --num-fewshot")
+        }
+        // The first `count` steps of a Fisher–Yates shuffle.
+        var rng = SplitMix64(seed: seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
+        for k in 0..<count {
+            let j = k + Int(rng.next() % UInt64(candidates.count - k))
+            candidates.swapAt(k, j)
+        }
+        return Array(candidates.prefix(count))
+    }
 }
 
 /// A row to score: input tokens and, per position, the token it must predict (-1: not
@@ -58,6 +104,8 @@ public struct EncodedSet: Sendable {
     public let set: EvalSet
     /// loss: one per conversation; prefs: chosen then rejected for each pair.
     public var sequences: [ScoredSequence] = []
+    /// prefs: the tokens of each of `sequences` whole, as a reward model reads them.
+    public var pairTokens: [[Int32]] = []
     /// ppl: the windows of every document, and for each window its document.
     public var windowDocument: [Int] = []
     /// ppl: UTF-8 bytes of each document (bits per byte divide by them).
@@ -67,7 +115,9 @@ public struct EncodedSet: Sendable {
     /// Conversations or pairs cut to seqLen + 1 tokens.
     public var truncated = 0
 
-    public init(_ set: EvalSet, tokenizer: Tokenizer, settings: EvalSettings) throws {
+    /// `bos`, when given, starts every sequence (context only), as llama.cpp does for a GGUF
+    /// file whose metadata asks for it.
+    public init(_ set: EvalSet, tokenizer: Tokenizer, settings: EvalSettings, bos: Int32? = nil) throws {
         self.set = set
         let template = settings.template ?? .plain
         if set.kind != .document && (settings.template != nil || set.kind == .conversation) {
@@ -77,10 +127,14 @@ public struct EncodedSet: Sendable {
             }
         }
         let endOfText = ConversationTokens.endOfTextId(tokenizer)
+        let start = bos.map { [$0] } ?? []
+        // BOS first (context only), then at most seqLen + 1 tokens.
         func cut(_ c: ConversationTokens) -> ConversationTokens {
+            var c = c
+            c.tokens = start + c.tokens
+            c.labelled = start.map { _ in false } + c.labelled
             guard c.tokens.count > settings.seqLen + 1 else { return c }
             truncated += 1
-            var c = c
             c.tokens.removeLast(c.tokens.count - settings.seqLen - 1)
             c.labelled.removeLast(c.labelled.count - settings.seqLen - 1)
             return c
@@ -96,28 +150,23 @@ public struct EncodedSet: Sendable {
                 for response in [chosen, rejected] {
                     let c = cut(Self.pair(prompt, response, template: settings.template, tokenizer: tokenizer, endOfText: endOfText))
                     sequences.append(ScoredSequence(tokens: c.tokens, labelled: c.labelled))
+                    pairTokens.append(c.tokens)
                 }
             case .document(let text):
-                // Every token is predicted: end of text stands before the first, as between
-                // pretraining documents; without one the first token is context only.
-                let x = (endOfText.map { [$0] } ?? []) + encode(text)
+                // Every token is predicted: BOS or end of text stands before the first, as between
+                // pretraining documents; without either the first token is context only.
+                let x = (bos.map { [$0] } ?? endOfText.map { [$0] } ?? []) + encode(text)
                 documentBytes.append(text.utf8.count)
                 for window in Self.rollingWindows(x, length: settings.seqLen) {
                     sequences.append(window)
                     windowDocument.append(documentBytes.count - 1)
                 }
             case .prompt(let turns):
-                let tokens: [Int32]
-                if let t = settings.template {
-                    tokens = encode(t.render(turns.messages(role: "user"), addGenerationPrompt: true).text)
-                } else if case .text(let s) = turns {
-                    tokens = encode(s)
-                } else {
-                    tokens = encode(ChatTemplate.plain.render(turns.messages(role: "user"), addGenerationPrompt: true).text)
-                }
-                prompts.append(tokens.isEmpty ? (endOfText.map { [$0] } ?? []) : tokens)
+                prompts.append(Responses.promptTokens(turns, template: settings.template, tokenizer: tokenizer, bos: bos))
             case .choice:
-                choices.append(Self.choice(index, in: set, settings: settings, tokenizer: tokenizer))
+                var item = try Self.choice(index, in: set, settings: settings, tokenizer: tokenizer)
+                item.context = start + item.context
+                choices.append(item)
             }
         }
     }
@@ -159,12 +208,18 @@ public struct EncodedSet: Sendable {
 
     /// lm-evaluation-harness's layout: "Question: q\nAnswer:" then " choice"; with a chat
     /// template the question is a user turn and the choice the start of the assistant's.
-    /// Few-shot examples are the K items after this one in the file, wrapping round.
-    static func choice(_ index: Int, in set: EvalSet, settings: EvalSettings, tokenizer: Tokenizer) -> EncodedChoice {
+    /// Few-shot examples are drawn from `settings.fewShotFrom`, or else are the K items after
+    /// this one in its own file, wrapping round.
+    static func choice(_ index: Int, in set: EvalSet, settings: EvalSettings, tokenizer: Tokenizer) throws -> EncodedChoice {
         guard case .choice(let question, let options, let answer) = set.items[index].content else { preconditionFailure() }
-        let shots: [(String, String)] = (0..<min(settings.fewShot, set.items.count - 1)).map { k in
-            guard case .choice(let q, let c, let a) = set.items[(index + 1 + k) % set.items.count].content else { preconditionFailure() }
-            return (q, c[a])
+        let shots: [(String, String)]
+        if let pool = settings.fewShotFrom {
+            shots = try pool.examples(for: index, question: question, id: set.items[index].id, count: settings.fewShot)
+        } else {
+            shots = (0..<min(settings.fewShot, set.items.count - 1)).map { k in
+                guard case .choice(let q, let c, let a) = set.items[(index + 1 + k) % set.items.count].content else { preconditionFailure() }
+                return (q, c[a])
+            }
         }
         let context: String, continuations: [String]
         if let t = settings.template {

@@ -14,6 +14,10 @@ public enum EvalTask: String, CaseIterable, Sendable {
     case choice
     /// Responses to prompts, written to a file.
     case generate
+    /// The generated responses scored by a reward model: mean and quantiles.
+    case reward
+    /// The generated responses against a baseline's, judged by a reward model.
+    case winrate
 
     /// The record kind the task reads.
     public var kind: EvalKind {
@@ -22,7 +26,7 @@ public enum EvalTask: String, CaseIterable, Sendable {
         case .ppl: .document
         case .prefs: .preference
         case .choice: .choice
-        case .generate: .prompt
+        case .generate, .reward, .winrate: .prompt
         }
     }
 }
@@ -31,7 +35,11 @@ public enum EvalTask: String, CaseIterable, Sendable {
 public enum EvalKind: String, CaseIterable, Sendable {
     case conversation, document, preference, prompt, choice
 
-    public var task: EvalTask { EvalTask.allCases.first { $0.kind == self }! }
+    /// The task a set of this kind feeds by default (prompts: generate).
+    public var task: EvalTask { tasks[0] }
+
+    /// Every task that reads this kind.
+    public var tasks: [EvalTask] { EvalTask.allCases.filter { $0.kind == self } }
 
     /// The kind a record's fields say it is, or nil.
     static func of(_ record: JSONValue) -> EvalKind? {
@@ -81,6 +89,12 @@ public struct EvalItem: Sendable, Equatable {
 
     public var id: String
     public var content: Content
+
+    /// A prompt item's turns.
+    var promptTurns: Turns {
+        guard case .prompt(let turns) = content else { preconditionFailure("\(id) is not a prompt") }
+        return turns
+    }
 }
 
 /// An eval set: one JSONL file of one record kind, read once for the whole run.
@@ -117,8 +131,8 @@ public struct EvalSet: Sendable {
                     reason: "unknown_kind")
             }
             if let kind, found != kind {
-                throw RecordError(location, "expected a \(kind.rawValue) record \(kind.fields) like "
-                    + (firstLine.map { "line \($0)" } ?? "--kind asks for") + ", found a \(found.rawValue) record; "
+                throw RecordError(location, "expected a \(kind.rawValue) record \(kind.fields) "
+                    + (firstLine.map { "like line \($0)" } ?? "(this file must hold them)") + ", found a \(found.rawValue) record; "
                     + "an eval set holds one record kind: put \(found.rawValue)s in a file of their own",
                     reason: "wrong_kind")
             }

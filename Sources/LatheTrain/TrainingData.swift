@@ -91,7 +91,7 @@ public final class TrainingData: @unchecked Sendable {
     }
 
     /// The template's markers must be single tokens, or turns cannot be told apart.
-    static func checkMarkers(of template: ChatTemplate, tokenizer: Tokenizer) throws {
+    public static func checkMarkers(of template: ChatTemplate, tokenizer: Tokenizer) throws {
         for marker in template.specialTokens where tokenizer.encode(marker, addSpecialTokens: false).count != 1 {
             throw IOFailure("the tokenizer does not keep \(marker) whole, which the \(template.rawValue) template needs; "
                 + "train one with `lathe-train tokenizer --chat-template \(template.rawValue)` or pick another --chat-template")

@@ -13,7 +13,7 @@ struct LatheEvalCommand: ParsableCommand {
         discussion: """
             Each --data file holds one record kind, which picks its task: conversations -> loss, documents -> ppl, \
             preference pairs -> prefs, multiple-choice items {"id","question","choices":[...],"answer":index} -> choice, \
-            prompts {"id","prompt"} -> generate. Results are eval-result records (one per checkpoint x task x metric, \
+            prompts {"id","prompt"} -> generate (and reward, winrate with --reward-model, --baseline). Results are eval-result records (one per checkpoint x task x metric, \
             with n and a standard error) on stdout or -o, a table on stderr, and with --report an HTML page of plots.
             """,
         version: latheVersion)
@@ -24,7 +24,7 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(name: .customLong("data"), help: "An eval set, JSON Lines (plain or gzip), one record kind per file; repeat for more.")
     var data: [String] = []
 
-    @Option(help: "Comma-separated tasks to run among loss, ppl, prefs, choice, generate (default: every task some --data file feeds).")
+    @Option(help: "Comma-separated tasks to run among loss, ppl, prefs, choice, generate, reward, winrate (default: every task some --data file feeds; for prompts generate, plus reward with --reward-model and winrate with --baseline).")
     var tasks: String?
 
     @Option(name: [.short, .customLong("output")], help: "Write the eval-result records to this file ('-' for stdout, the default; .gz for gzip).")
@@ -45,8 +45,12 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(help: "DPO's beta scaling the implicit reward in reward_margin (default 0.1).")
     var beta = 0.1
 
-    @Option(help: "Solved examples from the same set placed before each multiple-choice question (default 0).")
+    @Option(name: [.customLong("num-fewshot"), .customLong("few-shot")],
+            help: "Solved examples placed before each multiple-choice question: drawn from --fewshot-from, else the items after the question in its own set (default 0).")
     var fewShot = 0
+
+    @Option(help: "A file of solved multiple-choice items (a few-shot split) to draw the --num-fewshot examples from, at random under --seed, never the question itself (default: the eval set's own items).")
+    var fewshotFrom: String?
 
     @Option(help: "Chat template for conversations, pairs, prompts and questions: chatml, llama3, zephyr, alpaca, plain, on (= chatml) or off (plain text; conversations use plain). Default chatml.")
     var chatTemplate = "chatml"
@@ -57,17 +61,16 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(help: "Sequences per forward pass, batched longest first (default 8); scores do not depend on it beyond float rounding.")
     var batchSize = 8
 
-    @Option(help: "Sampling temperature for generate; 0 is greedy (default 1).")
-    var temperature = 1.0
+    @Option(help: "A reward model (LlamaForSequenceClassification checkpoint, as lathe-train --objective reward writes) that the reward and winrate tasks score responses with (default: none).")
+    var rewardModel: String?
 
-    @Option(help: "Sample only from the k most likely tokens; 0 keeps all (default 0).")
-    var topK = 0
+    @Option(help: "What winrate compares with: a checkpoint, whose responses to the same prompts are generated with the same options, or a --generations file of an earlier run holding one checkpoint's response to every prompt (default: none).")
+    var baseline: String?
 
-    @Option(help: "Sample from the smallest set of tokens whose probability reaches p (default 1: all).")
-    var topP = 1.0
+    @Option(help: "Rewards at most this far apart count as a tie (half a win) in winrate, in reward units (default 0.001).")
+    var tieTolerance = 1e-3
 
-    @Option(help: "Longest response generate writes, in tokens (default 128).")
-    var maxNewTokens = 128
+    @OptionGroup(title: "Sampling (generate, reward, winrate)") var sampling: SamplingArguments
 
     @OptionGroup var runOptions: RunOptions
 
@@ -83,6 +86,12 @@ struct LatheEvalCommand: ParsableCommand {
         tasks.map { $0.split(separator: ",").compactMap { EvalTask(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
     }
 
+    /// What runs on prompt sets: --tasks' choice, else generate plus what the options enable.
+    var promptTasks: Set<EvalTask> {
+        if let taskList { return Set(taskList.filter { $0.kind == .prompt }) }
+        return Set([.generate] + (rewardModel == nil ? [] : [.reward]) + (baseline == nil ? [] : [.winrate]))
+    }
+
     func validate() throws {
         if checkpoints.isEmpty { throw ValidationError("give at least one checkpoint (a directory, GGUF file, run directory, glob or list).") }
         if data.isEmpty { throw ValidationError("give at least one eval set with --data FILE.") }
@@ -93,14 +102,21 @@ struct LatheEvalCommand: ParsableCommand {
         if let tasks {
             for name in tasks.split(separator: ",") where EvalTask(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
                 throw ValidationError("--tasks: \(name) is not a task; choose among "
-                    + EvalTask.allCases.map(\.rawValue).joined(separator: ", ") + " (reward and winrate are not built yet).")
+                    + EvalTask.allCases.map(\.rawValue).joined(separator: ", ") + ".")
             }
         }
-        for (name, value) in [("--seq-len", seqLen), ("--batch-size", batchSize), ("--max-new-tokens", maxNewTokens)] where value < 1 {
+        if (promptTasks.contains(.reward) || promptTasks.contains(.winrate)) && rewardModel == nil {
+            throw ValidationError("the reward and winrate tasks score responses with a reward model: give --reward-model DIR.")
+        }
+        if promptTasks.contains(.winrate) && baseline == nil {
+            throw ValidationError("winrate compares with a baseline: give --baseline CHECKPOINT (or a generations file).")
+        }
+        if !(tieTolerance >= 0) { throw ValidationError("--tie-tolerance must be 0 or more.") }
+        for (name, value) in [("--seq-len", seqLen), ("--batch-size", batchSize)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, not \(value).")
         }
-        if fewShot < 0 || topK < 0 { throw ValidationError("--few-shot and --top-k must not be negative.") }
-        if temperature < 0 || !(topP > 0 && topP <= 1) { throw ValidationError("--temperature must be ≥ 0 and --top-p in (0, 1].") }
+        if fewShot < 0 { throw ValidationError("--num-fewshot must not be negative.") }
+        if fewshotFrom != nil && fewShot == 0 { throw ValidationError("--fewshot-from needs --num-fewshot K (K ≥ 1) to draw examples.") }
     }
 
     func run() throws {
@@ -114,29 +130,50 @@ struct LatheEvalCommand: ParsableCommand {
                 stats.merge(set.stats)
                 sets.append(set)
             }
+            let fewShotPool = try fewshotFrom.map { path in
+                let pool = try EvalSet.load(path: path, kind: .choice, onError: runOptions.onError, rejects: rejects)
+                stats.merge(pool.stats)
+                return FewShotPool(path: path, items: pool.items, seed: runOptions.seed)
+            }
             try rejects?.close()
             let earlier = try include.flatMap { try EvalResult.load(path: $0) }
             if let wanted = taskList {
-                for set in sets where !wanted.contains(set.kind.task) {
-                    throw IOFailure("\(set.path): holds \(set.kind.rawValue) records, which only the \(set.kind.task.rawValue) task reads, "
+                for set in sets where !wanted.contains(where: { $0.kind == set.kind }) {
+                    throw IOFailure("\(set.path): holds \(set.kind.rawValue) records, which only the "
+                        + set.kind.tasks.map(\.rawValue).joined(separator: ", ") + " task\(set.kind.tasks.count > 1 ? "s read" : " reads"), "
                         + "and --tasks \(tasks!) leaves it out; add it to --tasks or drop this --data file")
                 }
-                for task in wanted where !sets.contains(where: { $0.kind.task == task }) {
+                for task in wanted where !sets.contains(where: { $0.kind == task.kind }) {
                     throw IOFailure("--tasks asks for \(task.rawValue) but no --data file holds \(task.kind.rawValue) records")
                 }
             }
-            if sets.contains(where: { $0.kind == .prompt }) && generations == nil {
+            if sets.contains(where: { $0.kind == .prompt }) && promptTasks.contains(.generate) && generations == nil {
                 throw IOFailure("a prompt set is given (generate) but no --generations FILE to write the responses to")
             }
 
-            let evaluator = Evaluator(sets: sets, settings: EvalSettings(template: template, fewShot: fewShot, seqLen: seqLen))
+            let evaluator = Evaluator(sets: sets, settings: EvalSettings(template: template, fewShot: fewShot, fewShotFrom: fewShotPool, seqLen: seqLen))
             evaluator.batchSize = batchSize
             evaluator.seed = runOptions.seed
             evaluator.beta = beta
-            evaluator.sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP,
-                                                 maxNewTokens: maxNewTokens, seed: runOptions.seed)
+            evaluator.sampling = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
+                                                 minP: sampling.minP, maxNewTokens: sampling.maxNewTokens, seed: runOptions.seed)
+            evaluator.promptTasks = promptTasks
+            evaluator.tieTolerance = tieTolerance
             if let reference {
                 try evaluator.setReference(Checkpoints.load(CheckpointRef(path: reference)))
+            }
+            if let rewardModel {
+                evaluator.judge = try RewardJudge(Checkpoints.load(CheckpointRef(path: rewardModel)), template: template,
+                                                  batchSize: batchSize)
+            }
+            if let baseline, promptTasks.contains(.winrate) {
+                // A checkpoint (directory or GGUF) generates; any other file is read as generation records.
+                var isDirectory: ObjCBool = false
+                if baseline.hasSuffix(".gguf") || (FileManager.default.fileExists(atPath: baseline, isDirectory: &isDirectory) && isDirectory.boolValue) {
+                    try evaluator.setBaseline(Checkpoints.load(CheckpointRef(path: baseline)))
+                } else {
+                    try evaluator.setBaseline(generationsFile: baseline)
+                }
             }
 
             let refs = Checkpoints.resolve(checkpoints)

@@ -1,11 +1,14 @@
 import ArgumentParser
 import LatheCLI
 import LatheData
+import LatheEval
 import LatheIO
+import LatheModel
 
 extension PreferenceInput: ExpressibleByArgument {}
 extension PairStrategy: ExpressibleByArgument {}
 extension PreferenceStyle: ExpressibleByArgument {}
+extension ChatTemplate: ExpressibleByArgument {}
 
 struct PairPrefs: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +24,10 @@ struct PairPrefs: ParsableCommand {
             Pairs from threads and candidates come in input order. Judgments of the same prompt and pair of \
             responses (in either order) are settled by majority after all input is read and written last, \
             with the first judgment's id and the votes for each side as scores.
+
+            With --policy and --reward-model, prompt records {id, prompt} come in: each prompt's --samples \
+            responses are sampled from the policy (seeded per prompt by --seed), scored by the reward model, \
+            and paired as candidates are (best-vs-worst by default), the rewards as score_chosen and score_rejected.
 
             Drop reasons: no_answers, too_few_responses, unscored_response, identical_responses, \
             equal_scores, below_min_margin, length_ratio, tie (only tie votes), contradictory_judgments \
@@ -52,6 +59,20 @@ struct PairPrefs: ParsableCommand {
     @Option(help: "Candidates: dotted paths of ratings inside each response to average into its score, comma-separated (e.g. annotations.helpfulness.Rating,annotations.honesty.Rating; numbers as text are read, 'N/A' skipped). Default: each response's 'score'.")
     var aspects: String?
 
+    @Option(help: "A policy checkpoint to sample responses from; the input is then prompt records {id, prompt} (default: none).")
+    var policy: String?
+
+    @Option(help: "A reward model (LlamaForSequenceClassification checkpoint) that scores the --policy samples (default: none; needed with --policy).")
+    var rewardModel: String?
+
+    @Option(help: "Responses sampled per prompt with --policy (default 4).")
+    var samples = 4
+
+    @Option(help: "Chat template the prompts are rendered with for the policy and the reward model: chatml (the default), llama3, zephyr, alpaca, plain.")
+    var chatTemplate: ChatTemplate = .chatml
+
+    @OptionGroup(title: "Sampling (--policy)") var sampling: SamplingArguments
+
     @OptionGroup var splitOptions: SplitOptions
     @OptionGroup var io: IOOptions
     @OptionGroup var runOptions: RunOptions
@@ -60,6 +81,11 @@ struct PairPrefs: ParsableCommand {
         if minMargin < 0 { throw ValidationError("--min-margin must not be negative.") }
         if let maxPairsPerPrompt, maxPairsPerPrompt < 1 { throw ValidationError("--max-pairs-per-prompt must be at least 1.") }
         if let maxLengthRatio, !(maxLengthRatio >= 1) { throw ValidationError("--max-length-ratio must be at least 1.") }
+        if (policy == nil) != (rewardModel == nil) {
+            throw ValidationError("--policy and --reward-model go together: samples from the one are scored by the other.")
+        }
+        if policy != nil && samples < 2 { throw ValidationError("--samples must be at least 2 to make a pair, not \(samples).") }
+        if policy != nil && from != .auto { throw ValidationError("--from has no use with --policy: the input is prompt records.") }
         if let split = splitOptions.split {
             do { _ = try SplitSpec(parsing: split) } catch { throw ValidationError(error.description) }
             if io.output != nil { throw ValidationError("--split writes into --out-dir; -o has no use with it.") }
@@ -68,7 +94,7 @@ struct PairPrefs: ParsableCommand {
 
     func builder() -> PreferenceBuilder {
         var builder = PreferenceBuilder()
-        builder.input = from
+        builder.input = policy == nil ? from : .candidates
         builder.pairing.strategy = strategy
         builder.pairing.minMargin = minMargin
         builder.pairing.maxPairsPerPrompt = maxPairsPerPrompt
@@ -80,6 +106,26 @@ struct PairPrefs: ParsableCommand {
         return builder
     }
 
+    /// The sampler of --policy and --reward-model, or nil without them.
+    func onPolicySampler() throws -> OnPolicySampler? {
+        guard let policy, let rewardModel else { return nil }
+        let judge = try RewardJudge(Checkpoints.load(CheckpointRef(path: rewardModel)), template: chatTemplate, batchSize: samples)
+        let options = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, minP: sampling.minP,
+                                      maxNewTokens: sampling.maxNewTokens, seed: runOptions.seed)
+        return try OnPolicySampler(policy: Checkpoints.load(CheckpointRef(path: policy)), judge: judge, template: chatTemplate,
+                                   samples: samples, sampling: options)
+    }
+
+    /// A prompt record's id (else file:line) and its prompt text.
+    static func prompt(_ record: JSONValue, at location: SourceLocation) throws -> (String, String) {
+        guard let prompt = record["prompt"]?.string else {
+            throw RecordError(location, "expected a prompt record {\"id\", \"prompt\": text} for --policy, found "
+                + (record["prompt"].map { "a \($0.typeName) prompt" } ?? record.object.map { "fields " + $0.map(\.0).joined(separator: ", ") }
+                    ?? record.typeName), reason: "invalid_prompt")
+        }
+        return (record["id"]?.string ?? record["id"]?.int.map(String.init) ?? location.description, prompt)
+    }
+
     func run() throws {
         try runReportingErrors(tool: "lathe-pair-prefs") {
             var config = io.pipelineConfig(tool: "lathe-pair-prefs", run: runOptions)
@@ -88,6 +134,8 @@ struct PairPrefs: ParsableCommand {
             let splits = try splitOptions.open(names: spec?.names ?? [], config: &config)
             let seed = runOptions.seed
             let judgments = JudgmentAggregator(builder: builder)
+            let sampler = try onPolicySampler(), onPolicy = sampler != nil
+            var promptIndex = 0
 
             /// Kept pairs go to their split, or out through the pipeline.
             func deliver(_ pairs: [PreferenceRecord]) throws -> [Outcome] {
@@ -98,13 +146,26 @@ struct PairPrefs: ParsableCommand {
 
             do {
                 try JSONLinesPipeline.runStateful(config, prepare: { record, location in
+                    // --policy samples in `decide`, one prompt after another (the model is not shared across threads).
+                    if onPolicy { return Result<PreferenceItem, Dropped>?.none }
                     do {
                         return Result<PreferenceItem, Dropped>.success(try builder.build(record, at: location))
                     } catch let dropped as Dropped {
                         return .failure(dropped)
                     }
-                }, decide: { result, record, _ in
-                    switch result {
+                }, decide: { result, record, location in
+                    if let sampler {
+                        defer { promptIndex += 1 }
+                        let (id, prompt) = try Self.prompt(record, at: location)
+                        let candidates = try sampler.candidates(id: id, prompt: prompt, index: promptIndex)
+                        do {
+                            guard case .pairs(let pairs) = try builder.build(candidates, at: location) else { return [] }
+                            return try deliver(pairs)
+                        } catch let dropped as Dropped {
+                            return [.drop(record, reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
+                        }
+                    }
+                    switch result! {
                     case .failure(let dropped): return [.drop(record, reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
                     case .success(.pairs(let pairs)): return try deliver(pairs)
                     case .success(.judgment(let judgment)):

@@ -9,27 +9,16 @@ struct EvalCLITests {
         let dir = NSTemporaryDirectory() + "lathe-eval-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let script = #"""
-            set -e
-            cd "$1"
-            for i in 1 2 3 4 5 6 7 8; do
-              echo '{"id":"c'$i'","messages":[{"role":"user","content":"Where is the cat?"},{"role":"assistant","content":"The cat is on the mat."}]}'
-            done > chats.jsonl
+        let result = try Tool.script(Tool.tinySFTRun + #"""
             echo '{"id":"q1","question":"Where is the cat?","choices":["on the mat","in the sea"],"answer":0}' > mc.jsonl
             echo '{"id":"q2","question":"Where is the dog?","choices":["in the barn","on the moon"],"answer":0}' >> mc.jsonl
             echo '{"id":"d1","text":"The cat is on the mat. The dog is in the barn."}' > docs.jsonl
             echo '{"id":"g1","prompt":"Where is the cat?"}' > prompts.jsonl
-            echo '{"model_type":"llama","vocab_size":300,"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":128}' > config.json
-            lathe-train tokenizer --vocab-size 300 --quiet -o tok.json chats.jsonl
-            lathe-train run --objective sft --config config.json --tokenizer tok.json --steps 4 --save-every 2 --seq-len 32 \
-              --batch-size 2 --out run --quiet chats.jsonl
             cp -r run/checkpoint-2 broken && rm broken/tokenizer.json
             lathe-eval run broken --data chats.jsonl --data mc.jsonl --data docs.jsonl --data prompts.jsonl \
               --generations gens.jsonl --report report.html -o results.jsonl --on-error skip --temperature 0 --max-new-tokens 4
             lathe validate --kind eval-result --quiet results.jsonl
-            """#
-        try script.write(toFile: dir + "/run.sh", atomically: true, encoding: .utf8)
-        let result = try Tool.shell("bash '\(dir)/run.sh' '\(dir)'")
+            """#, in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = (try String(contentsOfFile: dir + "/results.jsonl", encoding: .utf8)).split(separator: "\n")
         // 2 checkpoints x (loss 1 + acc, acc_norm 2 + perplexity, bits_per_byte 2
@@ -57,7 +46,7 @@ struct EvalCLITests {
     @Test func helpStatesEveryOption() throws {
         let result = try Tool.run("lathe-eval", ["--help"])
         #expect(result.status == 0)
-        for option in ["--data", "--tasks", "--report", "--generations", "--ref", "--few-shot", "--chat-template", "--seq-len",
+        for option in ["--data", "--tasks", "--report", "--generations", "--ref", "--num-fewshot", "--fewshot-from", "--chat-template", "--seq-len",
                        "--batch-size", "--temperature", "--top-k", "--top-p", "--max-new-tokens", "--on-error", "--seed"] {
             #expect(result.stdout.contains(option))
         }

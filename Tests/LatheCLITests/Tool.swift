@@ -68,3 +68,27 @@ enum Tool {
     }
 
 }
+
+extension Tool {
+    /// The start of a bash script run as `bash script DIR`: in DIR, eight identical SFT
+    /// conversations (chats.jsonl), a 300-token tokenizer (tok.json) and a one-layer SFT run of
+    /// 4 steps with checkpoints at steps 2 and 4 (run/checkpoint-2, run/checkpoint-4).
+    static let tinySFTRun = #"""
+        set -e
+        cd "$1"
+        for i in 1 2 3 4 5 6 7 8; do
+          echo '{"id":"c'$i'","messages":[{"role":"user","content":"Where is the cat?"},{"role":"assistant","content":"The cat is on the mat."}]}'
+        done > chats.jsonl
+        echo '{"model_type":"llama","vocab_size":300,"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":128}' > config.json
+        lathe-train tokenizer --vocab-size 300 --quiet -o tok.json chats.jsonl
+        lathe-train run --objective sft --config config.json --tokenizer tok.json --steps 4 --save-every 2 --seq-len 32 \
+          --batch-size 2 --out run --quiet chats.jsonl
+
+        """#  // the empty line ends the text with a newline, so a script can follow it
+
+    /// Writes `script` to DIR/name.sh and runs it as `bash DIR/name.sh DIR`, the tools first on PATH.
+    static func script(_ script: String, in dir: String, name: String = "run") throws -> Result {
+        try script.write(toFile: dir + "/\(name).sh", atomically: true, encoding: .utf8)
+        return try shell("bash '\(dir)/\(name).sh' '\(dir)'")
+    }
+}
