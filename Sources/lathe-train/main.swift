@@ -12,9 +12,9 @@ import Synchronization
 extension MatmulPrecision: ExpressibleByArgument {}
 extension DPOLossKind: ExpressibleByArgument {}
 
-/// What `--objective` takes: TrainingData's objectives, and dpo on preference pairs.
+/// What `--objective` takes: TrainingData's objectives, and dpo, simpo and orpo on preference pairs.
 enum TrainObjective: String, CaseIterable, ExpressibleByArgument {
-    case pretrain, sft, dpo
+    case pretrain, sft, dpo, simpo, orpo
     var data: Objective { Objective(rawValue: rawValue) ?? .sft }
 }
 extension LearningRateSchedule: ExpressibleByArgument {}
@@ -54,16 +54,16 @@ struct Train: ParsableCommand {
             Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a checkpoint and exits.
             """)
 
-    @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft. Reads stdin when none is given or one is '-'.")
+    @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft, preference pairs for dpo, simpo and orpo. Reads stdin when none is given or one is '-'.")
     var inputs: [String] = []
 
-    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only) or dpo (preference pairs against a frozen reference). Default: pretrain.")
+    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only), dpo (preference pairs against a frozen reference), or on pairs without a reference simpo (length-normalised, with --gamma) or orpo (SFT loss on chosen plus an odds-ratio penalty). Default: pretrain.")
     var objective: TrainObjective = .pretrain
 
-    @Option(help: "How strongly the policy is held to the reference (dpo: default 0.1).")
+    @Option(help: "The preference objectives' scale: dpo's β holding the policy to the reference (default 0.1), simpo's β on mean token log-probabilities (default 2.0), orpo's λ weighting the odds-ratio term (default 0.1).")
     var beta: Double?
 
-    @OptionGroup(title: "DPO") var dpo: DPOOptions
+    @OptionGroup(title: "DPO, SimPO and ORPO") var dpo: DPOOptions
 
     @Option(help: "For dpo: the reference model's checkpoint directory (default: the starting model). Its log-probabilities are computed once into --out/ref_logps.bin.")
     var ref: String?
@@ -119,7 +119,7 @@ struct Train: ParsableCommand {
     @Option(help: "Passes over the training data, instead of --steps (rounded up to whole steps).")
     var epochs: Double?
 
-    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss.")
+    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss (for preference pairs: the objective's loss and eval_rewards/accuracies, eval_rewards/margins, …).")
     var evalData: [String] = []
 
     @Option(help: "Evaluate every this many steps (default 0: only after the last step, when --eval-data is given).")
@@ -165,11 +165,7 @@ struct Train: ParsableCommand {
         guard lr > 0, weightDecay >= 0, clip >= 0 else { throw ValidationError("--lr must be positive, --weight-decay and --clip not negative.") }
         if packing && objective != .sft { throw ValidationError("--packing applies to --objective sft.") }
         if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
-        if objective == .dpo {
-            try dpo.validate(beta: beta, evalData: evalData)
-        } else if ref != nil {
-            throw ValidationError("--ref applies to --objective dpo.")
-        }
+        try dpo.validate(objective: objective, beta: beta, ref: ref)
     }
 
     func run() throws {
@@ -178,13 +174,14 @@ struct Train: ParsableCommand {
             if let initFrom, !isDirectory(initFrom) {
                 throw IOFailure("\(initFrom): no such checkpoint directory; --init takes a directory with config.json and model.safetensors")
             }
+            if let initFrom { try requireCausalLM(initFrom, option: "--init") }
             let resumeFrom = try resumeDirectory()
             let tokenizer = try loadTokenizer(resumeFrom: resumeFrom)
             let state = try resumeFrom.map { try TrainerState(contentsOf: $0) }
             let run: TrainingRun
             switch objective {
             case .pretrain, .sft: run = try makeTrainer(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
-            case .dpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .dpo, .simpo, .orpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             }
             if let resumeFrom, !runOptions.quiet {
                 printError("lathe-train: resuming \(resumeFrom) at step \(run.step) of \(run.settings.steps)")
