@@ -27,10 +27,12 @@ private enum Planted {
         }.joined()
     }
 
-    /// SFT conversations answering without the closing: the preference is not there before DPO.
-    static func conversations(_ range: Range<Int>) -> String {
-        range.flatMap(questions).map { q in
-            #"{"id":"\#(q.id)","prompt":"\#(q.prompt)","completion":"\#(q.answer)"}"# + "\n"
+    /// SFT conversations answering without the closing, or with it on every other one (so the SFT
+    /// model closes some answers and not others, and the preference picks between behaviours it has).
+    static func conversations(_ range: Range<Int>, closingOnHalf: Bool) -> String {
+        range.flatMap(questions).enumerated().map { k, q in
+            let answer = closingOnHalf && k % 2 == 0 ? q.answer + " " + closing : q.answer
+            return #"{"id":"\#(q.id)","prompt":"\#(q.prompt)","completion":"\#(answer)"}"# + "\n"
         }.joined()
     }
 
@@ -41,11 +43,11 @@ private enum Planted {
     static let train = 0..<15, heldOut = 15..<20
 
     /// A scratch directory with the data, a tokenizer and an SFT model (checkpoint sft/checkpoint-150).
-    static func setUp() throws -> Scratch {
+    static func setUp(closingOnHalf: Bool) throws -> Scratch {
         let scratch = Scratch()
         scratch.file("pairs.jsonl", pairs(train))
         scratch.file("heldout.jsonl", pairs(heldOut))
-        scratch.file("sft.jsonl", conversations(train))
+        scratch.file("sft.jsonl", conversations(train, closingOnHalf: closingOnHalf))
         scratch.file("prompts.jsonl", prompts(heldOut))
         scratch.file("config.json", microConfig)
         let tok = try Tool.run("lathe-train", ["tokenizer", "--vocab-size", "300", "-o", scratch.path + "/tok.json",
@@ -63,7 +65,7 @@ private enum Planted {
     static func closingShare(_ scratch: Scratch, checkpoint: String, name: String) throws -> Double {
         let out = scratch.path + "/\(name)-generations.jsonl"
         let eval = try Tool.run("lathe-eval", [checkpoint, "--data", scratch.path + "/prompts.jsonl", "--temperature", "0",
-                                               "--max-new-tokens", "24", "--generations", out, "-o", "/dev/null", "--quiet"])
+                                               "--max-new-tokens", "48", "--generations", out, "-o", "/dev/null", "--quiet"])
         try #require(eval.status == 0, "\(eval.stderr)")
         let responses = try scratch.read("\(name)-generations.jsonl").split(separator: "\n").map { try JSONParser.parse(String($0))["response"]!.string! }
         try #require(responses.count == 15)
@@ -76,14 +78,14 @@ private enum Planted {
         try scratch.read(name).split(separator: "\n").map { try JSONParser.parse(String($0)) }
     }
 
-    // Issue 7's evidence, through the real tools: from an SFT model that answers without the closing,
-    // DPO on the planted pairs raises the held-out implicit-reward accuracy above 90% and makes greedy
-    // answers to held-out questions end with the closing sentence.
+    // Issue 7's evidence, through the real tools: from an SFT model that closes about half its answers
+    // with the polite sentence, DPO on the planted pairs raises the held-out implicit-reward accuracy
+    // above 90% and makes (nearly) every greedy answer to a held-out question end with it.
     @Test func dpoLearnsThePlantedPreferenceOnHeldOutPairsAndInGeneration() throws {
-        let scratch = try Planted.setUp()
+        let scratch = try Planted.setUp(closingOnHalf: true)
         let sft = scratch.path + "/sft/checkpoint-150"
         let run = try Tool.run("lathe-train", ["--objective", "dpo", "--init", sft, "--seq-len", "64", "--batch-size", "8", "--steps", "40",
-                                               "--lr", "1e-3", "--weight-decay", "0", "--beta", "0.1", "--eval-data", scratch.path + "/heldout.jsonl",
+                                               "--lr", "1e-4", "--weight-decay", "0", "--beta", "0.1", "--eval-data", scratch.path + "/heldout.jsonl",
                                                "--eval-every", "10", "--out", scratch.path + "/dpo", "--log", scratch.path + "/dpo.jsonl",
                                                scratch.path + "/pairs.jsonl"])
         try #require(run.status == 0, "\(run.stderr)")
@@ -98,14 +100,17 @@ private enum Planted {
         }
         let before = try Planted.closingShare(scratch, checkpoint: sft, name: "sft")
         let after = try Planted.closingShare(scratch, checkpoint: scratch.path + "/dpo/checkpoint-40", name: "dpo")
-        #expect(before <= 0.2 && after >= 0.8, "greedy answers ending with the closing: SFT \(before), DPO \(after)")
+        #expect(before < 0.7 && after >= 0.9 && after >= before + 0.3, "greedy answers ending with the closing: SFT \(before), DPO \(after)")
     }
 
-    // SimPO and ORPO need no reference: no reference pass, no cache; the held-out preference accuracy
-    // (mean token log-probability of chosen above rejected) rises from the SFT model's to above 90%.
-    @Test(arguments: [["--objective", "simpo", "--lr", "1e-3"], ["--objective", "orpo", "--lr", "3e-3"]])
+    // SimPO and ORPO need no reference: no reference pass, no cache. From an SFT model that never
+    // closes, the held-out preference accuracy (mean token log-probability of chosen above rejected)
+    // rises from 0 to above 90%, and ORPO's greedy answers take up the closing sentence. (SimPO's do
+    // not: when rejected is a prefix of chosen, length normalisation also pays for making the shared
+    // answer less likely, and with no NLL term a tiny model's answers fall apart; it is printed.)
+    @Test(arguments: [["--objective", "simpo", "--lr", "5e-4"], ["--objective", "orpo", "--lr", "3e-3"]])
     func referenceFreeObjectivesLearnThePlantedPreference(_ objective: [String]) throws {
-        let scratch = try Planted.setUp()
+        let scratch = try Planted.setUp(closingOnHalf: false)
         let name = objective[1]
         let run = try Tool.run("lathe-train", objective + ["--init", scratch.path + "/sft/checkpoint-150", "--seq-len", "64", "--batch-size", "8",
                                                            "--steps", "40", "--weight-decay", "0", "--eval-every", "1",
@@ -125,8 +130,11 @@ private enum Planted {
         #expect(valid.status == 0, "\(valid.stdout)\(valid.stderr)")
         let state = try JSONParser.parse(scratch.read("\(name)/checkpoint-40/trainer_state.json"))
         #expect(state["objective"]?.string == name)
+        let before = try Planted.closingShare(scratch, checkpoint: scratch.path + "/sft/checkpoint-150", name: "sft")
         let share = try Planted.closingShare(scratch, checkpoint: scratch.path + "/\(name)/checkpoint-40", name: name)
-        print("\(name): greedy held-out answers ending with the closing: \(share)")
+        print("\(name): greedy held-out answers ending with the closing: SFT \(before), \(name) \(share)")
+        #expect(before == 0)
+        if name == "orpo" { #expect(share >= 0.8) }
     }
 
     @Test func optionsOfOneObjectiveAreRefusedForAnother() throws {
