@@ -49,19 +49,43 @@ func logSigmoid(_ x: Double) -> Double { min(x, 0) - log1p(exp(-abs(x))) }
 
 func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
 
-/// Summed response log-probabilities of a batch of pairs (nats), policy and reference.
+/// Summed response log-probabilities of a batch of pairs (nats), policy and reference (empty for
+/// the reference-free objectives), and each response's token count (for per-token means).
 public struct PairLogProbs: Sendable, Equatable {
     public var policyChosen: [Double]
     public var policyRejected: [Double]
     public var refChosen: [Double]
     public var refRejected: [Double]
+    public var chosenTokens: [Double]
+    public var rejectedTokens: [Double]
 
-    public init(policyChosen: [Double], policyRejected: [Double], refChosen: [Double], refRejected: [Double]) {
+    public init(policyChosen: [Double], policyRejected: [Double], refChosen: [Double] = [], refRejected: [Double] = [],
+                chosenTokens: [Double] = [], rejectedTokens: [Double] = []) {
         self.policyChosen = policyChosen
         self.policyRejected = policyRejected
         self.refChosen = refChosen
         self.refRejected = refRejected
+        self.chosenTokens = chosenTokens
+        self.rejectedTokens = rejectedTokens
     }
+
+    /// Mean per-token log-probabilities ā = s / n of the policy's chosen and rejected responses.
+    var meanChosen: [Double] { zip(policyChosen, chosenTokens).map { $0 / $1 } }
+    var meanRejected: [Double] { zip(policyRejected, rejectedTokens).map { $0 / $1 } }
+
+    /// The negative log-likelihood per chosen token over the batch (TRL's `nll_loss`).
+    var chosenNLL: Double { -policyChosen.reduce(0, +) / chosenTokens.reduce(0, +) }
+}
+
+/// A preference objective's loss on a batch of pairs, from their summed log-probabilities: DPO
+/// against a reference, or one of its reference-free relatives (SimPO, ORPO).
+public protocol PreferenceLoss: Sendable {
+    /// lathe-train's --objective for it, saved in the trainer state.
+    var objective: String { get }
+    /// Whether `batch` reads the reference's log-probabilities (else no reference pass runs).
+    var needsReference: Bool { get }
+    /// The mean loss over the pairs, its gradient and TRL's metrics.
+    func batch(_ logps: PairLogProbs) -> DPOBatchResult
 }
 
 /// A batch's mean loss, its gradient with respect to each summed log-probability, and the
@@ -79,37 +103,50 @@ public struct DPOBatchResult: Sendable {
     public var logpsChosen: Double
     public var logpsRejected: Double
     public var pairs: Int
+    /// An objective's own metrics after the shared ones (ORPO's `nll_loss`, `log_odds_ratio`, …).
+    public var extras: [(String, Double)] = []
 
     /// The fields of a train-log line, named as TRL names them.
     public var logFields: [(String, Double)] {
         [("rewards/chosen", rewardsChosen), ("rewards/rejected", rewardsRejected), ("rewards/margins", rewardsMargins),
-         ("rewards/accuracies", rewardsAccuracies), ("logps/chosen", logpsChosen), ("logps/rejected", logpsRejected)]
+         ("rewards/accuracies", rewardsAccuracies), ("logps/chosen", logpsChosen), ("logps/rejected", logpsRejected)] + extras
+    }
+
+    /// Rewards `beta`·x per pair for chosen and rejected, the loss and its gradient set by the caller;
+    /// the means TRL logs, with accuracy the share of pairs whose chosen reward is higher.
+    init(rewardsChosen chosen: [Double], rewardsRejected rejected: [Double], logps: PairLogProbs, averaged: Bool) {
+        let n = Double(chosen.count)
+        loss = 0
+        dChosen = []
+        dRejected = []
+        rewardsChosen = chosen.reduce(0, +) / n
+        rewardsRejected = rejected.reduce(0, +) / n
+        rewardsMargins = rewardsChosen - rewardsRejected
+        rewardsAccuracies = Double(zip(chosen, rejected).filter { $0 > $1 }.count) / n
+        logpsChosen = (averaged ? logps.meanChosen : logps.policyChosen).reduce(0, +) / n
+        logpsRejected = (averaged ? logps.meanRejected : logps.policyRejected).reduce(0, +) / n
+        pairs = chosen.count
     }
 }
 
-extension DPOLoss {
-    /// The mean loss over the pairs of `logps` and its gradient.
+extension DPOLoss: PreferenceLoss {
+    public var objective: String { "dpo" }
+    public var needsReference: Bool { true }
+
+    /// The mean loss over the pairs of `logps` and its gradient; rewards are β·(π − ref).
     public func batch(_ logps: PairLogProbs) -> DPOBatchResult {
         let n = logps.policyChosen.count
         precondition(n > 0 && [logps.policyRejected.count, logps.refChosen.count, logps.refRejected.count].allSatisfy { $0 == n })
-        var result = DPOBatchResult(loss: 0, dChosen: [], dRejected: [], rewardsChosen: 0, rewardsRejected: 0, rewardsMargins: 0,
-                                    rewardsAccuracies: 0, logpsChosen: 0, logpsRejected: 0, pairs: n)
-        let inv = 1 / Double(n)
-        var wins = 0
+        let chosen = zip(logps.policyChosen, logps.refChosen).map { $0 - $1 }
+        let rejected = zip(logps.policyRejected, logps.refRejected).map { $0 - $1 }
+        var result = DPOBatchResult(rewardsChosen: chosen.map { beta * $0 }, rewardsRejected: rejected.map { beta * $0 },
+                                    logps: logps, averaged: false)
         for i in 0..<n {
-            let chosen = logps.policyChosen[i] - logps.refChosen[i], rejected = logps.policyRejected[i] - logps.refRejected[i]
-            let (loss, d) = self(margin: chosen - rejected)
-            result.loss += loss * inv
-            result.dChosen.append(d * inv)
-            result.dRejected.append(-d * inv)
-            result.rewardsChosen += beta * chosen * inv
-            result.rewardsRejected += beta * rejected * inv
-            wins += chosen > rejected ? 1 : 0
-            result.logpsChosen += logps.policyChosen[i] * inv
-            result.logpsRejected += logps.policyRejected[i] * inv
+            let (loss, d) = self(margin: chosen[i] - rejected[i])
+            result.loss += loss / Double(n)
+            result.dChosen.append(d / Double(n))
+            result.dRejected.append(-d / Double(n))
         }
-        result.rewardsMargins = result.rewardsChosen - result.rewardsRejected
-        result.rewardsAccuracies = Double(wins) / Double(n)
         return result
     }
 }

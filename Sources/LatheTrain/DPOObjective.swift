@@ -22,42 +22,50 @@ public enum DPOObjective {
         return (tokens, targets, segments, t)
     }
 
-    /// Runs the model on the pairs and returns each row's summed response log-probability (nats),
-    /// chosen then rejected. Leaves the batch's targets for `setGradient`.
-    static func forward(_ model: Llama, _ pairs: [PreferencePair]) -> (chosen: [Double], rejected: [Double], targets: [Int32], seq: Int) {
+    /// Runs the model on the pairs and returns the policy side of `PairLogProbs`: each row's summed
+    /// response log-probability (nats) and response token count, chosen then rejected. Leaves the
+    /// batch's targets for `setGradient`.
+    static func forward(_ model: Llama, _ pairs: [PreferencePair]) -> (logps: PairLogProbs, targets: [Int32], seq: Int) {
         let (tokens, targets, segments, t) = layout(pairs)
         let rows = 2 * pairs.count
         model.forward(tokens: tokens, segments: segments, batch: rows, seq: t)
         model.crossEntropy(targets: targets, gradientScale: 0)
         let sums = (0..<rows).map { b in -(0..<t).reduce(0.0) { $0 + Double(model.acts.losses[b * t + $1]) } }
-        return (Array(sums[0..<pairs.count]), Array(sums[pairs.count...]), targets, t)
+        let counts = (0..<rows).map { b in Double((0..<t).filter { targets[b * t + $0] >= 0 }.count) }
+        let n = pairs.count
+        return (PairLogProbs(policyChosen: Array(sums[0..<n]), policyRejected: Array(sums[n...]),
+                             chosenTokens: Array(counts[0..<n]), rejectedTokens: Array(counts[n...])), targets, t)
     }
 
-    /// Summed response log-probabilities of every pair of `data`, `batchPairs` at a time (the reference pass).
-    public static func logProbs(_ model: Llama, _ data: PreferenceData, batchPairs: Int) -> (chosen: [Double], rejected: [Double]) {
-        var chosen: [Double] = [], rejected: [Double] = []
+    /// The policy side of `PairLogProbs` for every pair of `data`, `batchPairs` at a time (the
+    /// reference pass, and held-out evaluation).
+    public static func logProbs(_ model: Llama, _ data: PreferenceData, batchPairs: Int) -> PairLogProbs {
+        var all = PairLogProbs(policyChosen: [], policyRejected: [])
         var i = 0
         while i < data.count {
             let slice = Array(data.pairs[i..<min(i + batchPairs, data.count)])
-            let out = forward(model, slice)
-            chosen += out.chosen
-            rejected += out.rejected
+            let out = forward(model, slice).logps
+            all.policyChosen += out.policyChosen
+            all.policyRejected += out.policyRejected
+            all.chosenTokens += out.chosenTokens
+            all.rejectedTokens += out.rejectedTokens
             i += slice.count
         }
-        return (chosen, rejected)
+        return all
     }
 
-    /// Forward on `pairs`, the loss against the reference log-probabilities, and `model.acts.logitsGrad`
-    /// set to the gradient of `scale`·(batch mean loss); the caller runs `model.backward()`.
-    public static func forwardAndGradient(_ model: Llama, _ pairs: [PreferencePair], refChosen: [Double], refRejected: [Double],
-                                          loss: DPOLoss, scale: Double = 1) -> DPOBatchResult {
-        let out = forward(model, pairs)
-        let result = loss.batch(PairLogProbs(policyChosen: out.chosen, policyRejected: out.rejected,
-                                             refChosen: refChosen, refRejected: refRejected))
+    /// Forward on `pairs`, `loss` on their log-probabilities (against the reference's when it needs
+    /// them), and `model.acts.logitsGrad` set to the gradient of `scale`·(batch mean loss); the caller
+    /// runs `model.backward()`.
+    public static func forwardAndGradient(_ model: Llama, _ pairs: [PreferencePair], refChosen: [Double] = [], refRejected: [Double] = [],
+                                          loss: some PreferenceLoss, scale: Double = 1) -> DPOBatchResult {
+        var (logps, targets, seq) = forward(model, pairs)
+        (logps.refChosen, logps.refRejected) = (refChosen, refRejected)
+        let result = loss.batch(logps)
         // Weight −dL/ds on a row's positions turns cross-entropy's (softmax − onehot) into dL/ds·ds/dlogits.
         let perRow = result.dChosen + result.dRejected
-        let mask = (0..<(perRow.count * out.seq)).map { Float(-scale * perRow[$0 / out.seq]) }
-        model.crossEntropy(targets: out.targets, mask: mask, gradientScale: 1)
+        let mask = (0..<(perRow.count * seq)).map { Float(-scale * perRow[$0 / seq]) }
+        model.crossEntropy(targets: targets, mask: mask, gradientScale: 1)
         return result
     }
 }
@@ -103,8 +111,8 @@ public struct ReferenceLogProbs: Sendable, Equatable {
     public static func cached(at path: String, key: String, data: PreferenceData, batchPairs: Int,
                               model: () throws -> Llama) throws -> (logps: ReferenceLogProbs, computed: Bool) {
         if let saved = read(from: path, key: key, pairs: data.count) { return (saved, false) }
-        let (chosen, rejected) = DPOObjective.logProbs(try model(), data, batchPairs: batchPairs)
-        let logps = ReferenceLogProbs(chosen: chosen, rejected: rejected, key: key)
+        let pass = DPOObjective.logProbs(try model(), data, batchPairs: batchPairs)
+        let logps = ReferenceLogProbs(chosen: pass.policyChosen, rejected: pass.policyRejected, key: key)
         try logps.write(to: path)
         return (logps, true)
     }

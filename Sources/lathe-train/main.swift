@@ -12,9 +12,9 @@ import Synchronization
 extension MatmulPrecision: ExpressibleByArgument {}
 extension DPOLossKind: ExpressibleByArgument {}
 
-/// What `--objective` takes: TrainingData's objectives, and dpo on preference pairs.
+/// What `--objective` takes: TrainingData's objectives, and dpo, simpo and orpo on preference pairs.
 enum TrainObjective: String, CaseIterable, ExpressibleByArgument {
-    case pretrain, sft, dpo, reward
+    case pretrain, sft, dpo, simpo, orpo, reward
     var data: Objective { Objective(rawValue: rawValue) ?? .sft }
 }
 extension LearningRateSchedule: ExpressibleByArgument {}
@@ -54,16 +54,16 @@ struct Train: ParsableCommand {
             Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a checkpoint and exits.
             """)
 
-    @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft. Reads stdin when none is given or one is '-'.")
+    @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft, preference pairs for dpo, simpo and orpo. Reads stdin when none is given or one is '-'.")
     var inputs: [String] = []
 
-    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only), dpo (preference pairs against a frozen reference) or reward (a reward model on preference pairs, saved as LlamaForSequenceClassification). Default: pretrain.")
+    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only), dpo (preference pairs against a frozen reference), simpo (length-normalised, with --gamma) or orpo (SFT loss on chosen plus an odds-ratio penalty) on pairs without a reference, or reward (a reward model on preference pairs, saved as LlamaForSequenceClassification). Default: pretrain.")
     var objective: TrainObjective = .pretrain
 
-    @Option(help: "How strongly the policy is held to the reference (dpo: default 0.1).")
+    @Option(help: "The preference objectives' scale: dpo's β holding the policy to the reference (default 0.1), simpo's β on mean token log-probabilities (default 2.0), orpo's λ weighting the odds-ratio term (default 0.1).")
     var beta: Double?
 
-    @OptionGroup(title: "DPO") var dpo: DPOOptions
+    @OptionGroup(title: "DPO, SimPO and ORPO") var dpo: DPOOptions
 
     @OptionGroup(title: "Reward model") var rewardOptions: RewardOptions
 
@@ -121,7 +121,7 @@ struct Train: ParsableCommand {
     @Option(help: "Passes over the training data, instead of --steps (rounded up to whole steps).")
     var epochs: Double?
 
-    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss.")
+    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss (for preference pairs: the objective's loss and eval_rewards/accuracies, eval_rewards/margins, …).")
     var evalData: [String] = []
 
     @Option(help: "Evaluate every this many steps (default 0: only after the last step, when --eval-data is given).")
@@ -168,11 +168,7 @@ struct Train: ParsableCommand {
         if packing && objective != .sft { throw ValidationError("--packing applies to --objective sft.") }
         if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
         try rewardOptions.validate(objective: objective)
-        if objective == .dpo {
-            try dpo.validate(beta: beta, evalData: evalData)
-        } else if ref != nil {
-            throw ValidationError("--ref applies to --objective dpo.")
-        }
+        try dpo.validate(objective: objective, beta: beta, ref: ref)
     }
 
     func run() throws {
@@ -181,13 +177,14 @@ struct Train: ParsableCommand {
             if let initFrom, !isDirectory(initFrom) {
                 throw IOFailure("\(initFrom): no such checkpoint directory; --init takes a directory with config.json and model.safetensors")
             }
+            if let initFrom { try requireCausalLM(initFrom, option: "--init") }
             let resumeFrom = try resumeDirectory()
             let tokenizer = try loadTokenizer(resumeFrom: resumeFrom)
             let state = try resumeFrom.map { try TrainerState(contentsOf: $0) }
             let run: TrainingRun
             switch objective {
             case .pretrain, .sft: run = try makeTrainer(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
-            case .dpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .dpo, .simpo, .orpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             case .reward: run = try makeReward(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             }
             if let resumeFrom, !runOptions.quiet {

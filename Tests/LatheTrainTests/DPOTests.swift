@@ -136,27 +136,36 @@ import LatheTokenizer
         let data = try PreferenceData(paths: [path], tokenizer: try byteTokenizer(), template: .chatml, seqLen: 40)
         let model = Self.tinyModel(seed: 3, rows: 4, seq: 40)
         // A reference a few nats off the policy (margins 3 and −1.5), so every loss sits away from its special points.
-        let policy = DPOObjective.forward(model, data.pairs)
-        let refChosen = [policy.chosen[0] - 2, policy.chosen[1] + 1], refRejected = [policy.rejected[0] + 1, policy.rejected[1] - 0.5]
+        let policy = DPOObjective.forward(model, data.pairs).logps
+        let refChosen = [policy.policyChosen[0] - 2, policy.policyChosen[1] + 1]
+        let refRejected = [policy.policyRejected[0] + 1, policy.policyRejected[1] - 0.5]
         _ = DPOObjective.forwardAndGradient(model, data.pairs, refChosen: refChosen, refRejected: refRejected, loss: loss)
-        let (_, targets, _, t) = DPOObjective.layout(data.pairs)
-        let v = 260, count = 4 * t * v
+        let (error, numeric) = Self.logitGradientError(model, data.pairs) { x, targets, t in
+            Self.referenceLoss(x, targets: targets, seq: t, vocab: 260, refChosen: refChosen, refRejected: refRejected, loss: loss)
+        }
+        #expect(error < 1e-3, "\(loss.kind): relative error \(error)")
+        #expect(numeric.contains { $0 != 0 })
+    }
+
+    /// The relative error between d loss/d logits as `model` holds it (after `forwardAndGradient` on `pairs`)
+    /// and central differences of `reference` (the loss from every logit, in Double, given the targets and
+    /// row length) at each response position, plus one position without a target (whose gradient must be 0).
+    static func logitGradientError(_ model: Llama, _ pairs: [PreferencePair],
+                                   reference: (_ logits: [Double], _ targets: [Int32], _ seq: Int) -> Double) -> (error: Double, numeric: [Double]) {
+        let (_, targets, _, t) = DPOObjective.layout(pairs)
+        let v = model.config.vocabSize, count = 2 * pairs.count * t * v
         let logits = (0..<count).map { Double(model.acts.logits[$0]) }, analytic = (0..<count).map { Double(model.acts.logitsGrad[$0]) }
-        // Positions with a target, plus one without (its gradient must be 0).
         let positions = targets.indices.filter { targets[$0] >= 0 } + [0]
         var numeric: [Double] = [], expected: [Double] = []
         for j in positions {
             var x = logits
-            let slice = GradientCheck.numericGradient(Array(logits[(j * v)..<((j + 1) * v)]), step: 1e-5) { row in
+            numeric += GradientCheck.numericGradient(Array(logits[(j * v)..<((j + 1) * v)]), step: 1e-5) { row in
                 for k in 0..<v { x[j * v + k] = row[k] }
-                return Self.referenceLoss(x, targets: targets, seq: t, vocab: v, refChosen: refChosen, refRejected: refRejected, loss: loss)
+                return reference(x, targets, t)
             }
-            numeric += slice
             expected += analytic[(j * v)..<((j + 1) * v)]
         }
-        let error = GradientCheck.relativeError(expected, numeric)
-        #expect(error < 1e-3, "\(loss.kind): relative error \(error)")
-        #expect(numeric.contains { $0 != 0 })
+        return (GradientCheck.relativeError(expected, numeric), numeric)
     }
 
     // A planted preference (chosen answers close with "Thanks."): a few AdamW steps of DPO against the
@@ -169,7 +178,8 @@ import LatheTokenizer
         defer { try? FileManager.default.removeItem(atPath: path) }
         let data = try PreferenceData(paths: [path], tokenizer: try byteTokenizer(), template: .chatml, seqLen: 48)
         let model = Self.tinyModel(seed: 5, rows: 12, seq: 48)
-        let ref = DPOObjective.logProbs(model, data, batchPairs: 6)
+        let pass = DPOObjective.logProbs(model, data, batchPairs: 6)
+        let ref = (chosen: pass.policyChosen, rejected: pass.policyRejected)
         let loss = DPOLoss(kind: .sigmoid, beta: 0.1)
         let optimizer = AdamW(config: model.config, weightDecay: 0)
         let first = DPOObjective.forwardAndGradient(model, data.pairs, refChosen: ref.chosen, refRejected: ref.rejected, loss: loss)
@@ -213,8 +223,8 @@ import LatheTokenizer
         let first = try ReferenceLogProbs.cached(at: cache, key: key, data: data, batchPairs: 1) { model }
         #expect(first.computed)
         // The same numbers as one batch of both pairs: padding and batching do not move a row's log-probability.
-        let direct = DPOObjective.forward(model, data.pairs)
-        for (a, b) in zip(first.logps.chosen + first.logps.rejected, direct.chosen + direct.rejected) { #expect(abs(a - b) < 1e-4) }
+        let direct = DPOObjective.forward(model, data.pairs).logps
+        for (a, b) in zip(first.logps.chosen + first.logps.rejected, direct.policyChosen + direct.policyRejected) { #expect(abs(a - b) < 1e-4) }
         let second = try ReferenceLogProbs.cached(at: cache, key: key, data: data, batchPairs: 1) {
             Issue.record("the cached reference pass ran again")
             return model
