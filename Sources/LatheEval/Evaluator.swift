@@ -2,6 +2,7 @@ import Foundation
 import LatheData
 import LatheIO
 import LatheModel
+import LatheTensor
 import LatheTokenizer
 
 /// One metric of one checkpoint on one task: an eval-result record (schemas/eval-result.schema.json).
@@ -95,10 +96,15 @@ public struct GenerationRecord: Sendable {
 }
 
 /// Runs the tasks over checkpoints, tokenising each eval set once per distinct tokenizer.
-public final class Evaluator {
+/// Checkpoints may be evaluated on several threads at once (its settings set before): the
+/// shared caches are behind a lock.
+public final class Evaluator: @unchecked Sendable {
     public var settings: EvalSettings
     public var sampling = SamplingOptions(maxNewTokens: 128)
     public var batchSize = 8
+    /// How the scored tasks (loss, ppl, prefs) hold the weights: fp32, or bf16 with fp32 sums.
+    /// Choice and generate run the cached forward on the weights rounded the same way.
+    public var precision: MatmulPrecision = .fp32
     /// Seeds the bootstrap errors (and, through `sampling.seed`, generation).
     public var seed: UInt64 = 0
     /// DPO's β: implicit reward = β · (log π(y|x) − log π_ref(y|x)).
@@ -111,6 +117,8 @@ public final class Evaluator {
     public private(set) var scoredTokens = 0
     /// The reference model's Σ log p of every preference sequence, per set name.
     private var reference: [String: [Double]]?
+    /// Guards `encoded`, `notes` and `scoredTokens` when checkpoints are evaluated concurrently (--jobs).
+    private let lock = NSLock()
 
     public init(sets: [EvalSet], settings: EvalSettings) {
         self.sets = sets
@@ -120,6 +128,8 @@ public final class Evaluator {
     /// The eval sets tokenised with `checkpoint`'s tokenizer, from the cache when another
     /// checkpoint had the same tokenizer.
     public func encodedSets(for checkpoint: LoadedCheckpoint) throws -> [EncodedSet] {
+        lock.lock()
+        defer { lock.unlock() }
         if let done = encoded[checkpoint.tokenizerKey] { return done }
         let made = try sets.map { try EncodedSet($0, tokenizer: checkpoint.tokenizer, settings: settings) }
         for e in made where e.truncated > 0 {
@@ -131,7 +141,7 @@ public final class Evaluator {
 
     /// Scores the preference sets with the reference model, for DPO's implicit-reward metrics.
     public func setReference(_ ref: LoadedCheckpoint) throws {
-        let scorer = SequenceScorer(params: ref.params, batchSize: batchSize, maxSeq: settings.seqLen)
+        let scorer = SequenceScorer(params: ref.params, batchSize: batchSize, maxSeq: settings.seqLen, precision: precision)
         var scores: [String: [Double]] = [:]
         for e in try encodedSets(for: ref) where e.set.kind == .preference {
             scores[e.set.path] = scorer.score(e.sequences)
@@ -145,17 +155,27 @@ public final class Evaluator {
         var scorer: SequenceScorer?
         func sequenceScorer() -> SequenceScorer {
             if let scorer { return scorer }
-            let made = SequenceScorer(params: checkpoint.params, batchSize: batchSize, maxSeq: settings.seqLen)
+            let made = SequenceScorer(params: checkpoint.params, batchSize: batchSize, maxSeq: settings.seqLen, precision: precision)
             scorer = made
+            return made
+        }
+        // Choice and generate run Generator on fp32 storage: with bf16 they get the weights rounded to bf16 values.
+        var rounded: LlamaParameters?
+        func cachedParams() -> LlamaParameters {
+            guard precision == .bf16 else { return checkpoint.params }
+            if let rounded { return rounded }
+            let made = LlamaParameters(zerosFor: checkpoint.params.config)
+            made.copyRoundingMatricesToBF16(from: checkpoint.params)
+            rounded = made
             return made
         }
         var results: [EvalResult] = [], generations: [GenerationRecord] = []
         for e in sets {
-            scoredTokens += e.sequences.reduce(0) { $0 + $1.inputs.count }
+            lock.withLock { scoredTokens += e.sequences.reduce(0) { $0 + $1.inputs.count } }
             let task = "\(e.set.kind.task.rawValue):\(e.set.name)"
             func result(_ metric: String, _ value: Double, _ stderr: Double?, n: Int, settings: String) -> EvalResult {
                 EvalResult(checkpoint: checkpoint.ref.path, step: checkpoint.ref.step, task: task, metric: metric,
-                           value: value, stderr: stderr, n: n, settings: settings)
+                           value: value, stderr: stderr, n: n, settings: settings + " dtype=\(precision.rawValue)")
             }
             let template = "chat_template=\(self.settings.templateName)"
             switch e.set.kind {
@@ -199,7 +219,7 @@ public final class Evaluator {
                     results.append(result("reward_margin", margin, marginStderr, n: n, settings: dpo))
                 }
             case .choice:
-                let picks = try ChoiceScoring.score(e.choices, params: checkpoint.params)
+                let picks = try ChoiceScoring.score(e.choices, params: cachedParams())
                 let n = picks.count
                 let acc = Double(picks.filter { $0.acc }.count) / Double(n)
                 let accNorm = Double(picks.filter { $0.accNorm }.count) / Double(n)
@@ -207,7 +227,7 @@ public final class Evaluator {
                 results.append(result("acc", acc, Statistics.binomialStderr(acc, n: n), n: n, settings: shots))
                 results.append(result("acc_norm", accNorm, Statistics.binomialStderr(accNorm, n: n), n: n, settings: shots))
             case .prompt:
-                let made = try generate(e, checkpoint: checkpoint)
+                let made = try generate(e, checkpoint: checkpoint, params: cachedParams())
                 generations += made
                 let n = made.count
                 let (length, lengthStderr) = Statistics.mean(made.map { Double($0.tokens) })
@@ -224,7 +244,7 @@ public final class Evaluator {
         return (results, generations)
     }
 
-    private func generate(_ e: EncodedSet, checkpoint: LoadedCheckpoint) throws -> [GenerationRecord] {
+    private func generate(_ e: EncodedSet, checkpoint: LoadedCheckpoint, params: LlamaParameters) throws -> [GenerationRecord] {
         let tokenizer = checkpoint.tokenizer
         var options = sampling
         // Any template's end-of-turn marker ends a response, as does end of text: a model tuned
@@ -233,7 +253,7 @@ public final class Evaluator {
             if let id = tokenizer.tokenToId(name) { options.stopTokens.insert(id) }
         }
         let longest = e.prompts.map(\.count).max() ?? 1
-        let generator = Generator(params: checkpoint.params, slots: max(1, min(batchSize, e.prompts.count)),
+        let generator = Generator(params: params, slots: max(1, min(batchSize, e.prompts.count)),
                                   capacity: longest + options.maxNewTokens)
         let made: [Generation]
         do { made = try generator.generate(prompts: e.prompts, options: options) } catch {

@@ -5,6 +5,7 @@ import LatheData
 import LatheEval
 import LatheIO
 import LatheModel
+import LatheTensor
 
 struct LatheEvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,6 +16,9 @@ struct LatheEvalCommand: ParsableCommand {
             preference pairs -> prefs, multiple-choice items {"id","question","choices":[...],"answer":index} -> choice, \
             prompts {"id","prompt"} -> generate. Results are eval-result records (one per checkpoint x task x metric, \
             with n and a standard error) on stdout or -o, a table on stderr, and with --report an HTML page of plots.
+            --jobs N evaluates up to N checkpoints at once, fewer when their estimated memory (weights and buffers, \
+            from each config) does not fit in what the machine has available; the plan is printed on stderr, and the \
+            results are the same, in the same order, as with --jobs 1.
             """,
         version: latheVersion)
 
@@ -56,6 +60,9 @@ struct LatheEvalCommand: ParsableCommand {
 
     @Option(help: "Sequences per forward pass, batched longest first (default 8); scores do not depend on it beyond float rounding.")
     var batchSize = 8
+
+    @Option(help: "Weights of the model as the forward multiplies by them: fp32, or bf16 (held in 16 bits, half the memory; sums stay fp32; scores move by about 1e-2 at most). Recorded in each result's settings (default fp32).")
+    var dtype = "fp32"
 
     @Option(help: "Sampling temperature for generate; 0 is greedy (default 1).")
     var temperature = 1.0
@@ -99,6 +106,7 @@ struct LatheEvalCommand: ParsableCommand {
         for (name, value) in [("--seq-len", seqLen), ("--batch-size", batchSize), ("--max-new-tokens", maxNewTokens)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, not \(value).")
         }
+        if MatmulPrecision(rawValue: dtype) == nil { throw ValidationError("--dtype must be fp32 or bf16, not \(dtype).") }
         if fewShot < 0 || topK < 0 { throw ValidationError("--few-shot and --top-k must not be negative.") }
         if temperature < 0 || !(topP > 0 && topP <= 1) { throw ValidationError("--temperature must be ≥ 0 and --top-p in (0, 1].") }
     }
@@ -131,6 +139,7 @@ struct LatheEvalCommand: ParsableCommand {
 
             let evaluator = Evaluator(sets: sets, settings: EvalSettings(template: template, fewShot: fewShot, seqLen: seqLen))
             evaluator.batchSize = batchSize
+            evaluator.precision = MatmulPrecision(rawValue: dtype)!
             evaluator.seed = runOptions.seed
             evaluator.beta = beta
             evaluator.sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP,
@@ -147,12 +156,21 @@ struct LatheEvalCommand: ParsableCommand {
             }
             let out = try OutputSink(path: output ?? "-", gzipLevel: OutputSink.wantsGzip(output ?? "-") ? 6 : nil)
             let generationsOut = try generations.map { try OutputSink(path: $0) }
+            let plan = JobPlan(requested: runOptions.jobs, refs: refs, evaluator: evaluator,
+                               caches: sets.contains { $0.kind == .prompt || $0.kind == .choice }, maxNewTokens: maxNewTokens)
+            if !runOptions.quiet && refs.count > 1 { printError("lathe-eval: --jobs \(runOptions.jobs): \(plan.description)") }
             var results: [EvalResult] = []
-            for ref in refs {
+            var next = 0
+            // Checkpoints load and run on plan.jobs threads; results are written here in the order given.
+            try orderedParallelMap(jobs: plan.jobs, inFlight: plan.jobs, produce: { () -> CheckpointRef? in
+                defer { next += 1 }
+                return next < refs.count ? refs[next] : nil
+            }, transform: { ref in
+                (ref, Result { try evaluator.evaluate(Checkpoints.load(ref)) })
+            }, consume: { ref, outcome in
                 let made: [EvalResult]
                 do {
-                    let checkpoint = try Checkpoints.load(ref)
-                    let (scores, responses) = try evaluator.evaluate(checkpoint)
+                    let (scores, responses) = try outcome.get()
                     for g in responses { try generationsOut?.write(g.json) }
                     made = scores
                     if !runOptions.quiet { printError("lathe-eval: evaluated \(ref.path)") }
@@ -163,7 +181,7 @@ struct LatheEvalCommand: ParsableCommand {
                 }
                 for r in made { try out.write(r.json) }
                 results += made
-            }
+            })
             try out.close()
             try generationsOut?.close()
             let shown = earlier + results

@@ -3,13 +3,12 @@ import Testing
 
 @Suite("lathe-eval end to end")
 struct EvalCLITests {
-    /// Trains a tiny SFT run with lathe-train (checkpoints at steps 2 and 4), then evaluates it
-    /// with a broken checkpoint beside it, as a user would.
-    @Test func evaluatesARunDirectoryWritesValidResultsAReportAndRecordsFailures() throws {
+    /// A fresh directory and the start of a script run in it: eval sets of every kind, a tokenizer,
+    /// and a tiny SFT run under run/ with a checkpoint every 2 of `steps` steps.
+    static func tinyRun(steps: Int) throws -> (dir: String, script: String) {
         let dir = NSTemporaryDirectory() + "lathe-eval-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let script = #"""
+        return (dir, #"""
             set -e
             cd "$1"
             for i in 1 2 3 4 5 6 7 8; do
@@ -21,8 +20,17 @@ struct EvalCLITests {
             echo '{"id":"g1","prompt":"Where is the cat?"}' > prompts.jsonl
             echo '{"model_type":"llama","vocab_size":300,"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":128}' > config.json
             lathe-train tokenizer --vocab-size 300 --quiet -o tok.json chats.jsonl
-            lathe-train run --objective sft --config config.json --tokenizer tok.json --steps 4 --save-every 2 --seq-len 32 \
+            lathe-train run --objective sft --config config.json --tokenizer tok.json --steps STEPS --save-every 2 --seq-len 32 \
               --batch-size 2 --out run --quiet chats.jsonl
+            """#.replacingOccurrences(of: "STEPS", with: "\(steps)") + "\n")
+    }
+
+    /// Trains a tiny SFT run with lathe-train (checkpoints at steps 2 and 4), then evaluates it
+    /// with a broken checkpoint beside it, as a user would.
+    @Test func evaluatesARunDirectoryWritesValidResultsAReportAndRecordsFailures() throws {
+        let (dir, run) = try Self.tinyRun(steps: 4)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = run + #"""
             cp -r run/checkpoint-2 broken && rm broken/tokenizer.json
             lathe-eval run broken --data chats.jsonl --data mc.jsonl --data docs.jsonl --data prompts.jsonl \
               --generations gens.jsonl --report report.html -o results.jsonl --on-error skip --temperature 0 --max-new-tokens 4
@@ -44,6 +52,42 @@ struct EvalCLITests {
         #expect(report.components(separatedBy: "<svg").count - 1 == 8)
     }
 
+    /// Three checkpoints of a tiny run evaluated one at a time and three at once give the same
+    /// bytes; bf16 weights are recorded in the settings and move the loss by less than 1e-2.
+    @Test func jobsGiveTheSameResultsInTheSameOrderAndBF16StaysClose() throws {
+        let (dir, run) = try Self.tinyRun(steps: 6)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = run + #"""
+            common="run --data chats.jsonl --data mc.jsonl --data docs.jsonl --data prompts.jsonl --max-new-tokens 4 --seed 3 --batch-size 3"
+            lathe-eval $common --jobs 1 --generations g1.jsonl -o one.jsonl 2> one.err
+            lathe-eval $common --jobs 3 --generations g3.jsonl -o three.jsonl 2> three.err
+            lathe-eval $common --jobs 2 --dtype bf16 --generations gb.jsonl -o bf16.jsonl 2> bf16.err
+            """#
+        try script.write(toFile: dir + "/run.sh", atomically: true, encoding: .utf8)
+        let result = try Tool.shell("bash '\(dir)/run.sh' '\(dir)'")
+        #expect(result.status == 0, "\(result.stderr)")
+        func read(_ name: String) throws -> String { try String(contentsOfFile: dir + "/" + name, encoding: .utf8) }
+        let one = try read("one.jsonl"), three = try read("three.jsonl")
+        #expect(one.split(separator: "\n").count == 3 * 8)
+        #expect(one == three)
+        #expect(try read("g1.jsonl") == read("g3.jsonl"))
+        #expect(try read("three.err").contains("--jobs 3: 3 checkpoints at once"))
+        #expect(try read("one.err").contains("--jobs 1: 1 checkpoint at once"))
+        #expect(one.contains("dtype=fp32") && !one.contains("dtype=bf16"))
+        func values(_ text: String) throws -> [(String, Double)] {
+            try text.split(separator: "\n").map {
+                let object = try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+                return ("\(object["checkpoint"]!) \(object["task"]!) \(object["metric"]!)", object["value"] as! Double)
+            }
+        }
+        let bf16 = try read("bf16.jsonl")
+        #expect(bf16.contains("dtype=bf16") && !bf16.contains("dtype=fp32"))
+        for ((name, a), (other, b)) in zip(try values(one), try values(bf16)) where name.contains("loss") || name.contains("perplexity") {
+            #expect(name == other)
+            #expect(abs(a - b) < 1e-2 * max(1, abs(a)), "\(name): fp32 \(a), bf16 \(b)")
+        }
+    }
+
     @Test func withoutSkipAMissingCheckpointStopsTheRunNamingIt() throws {
         let dir = NSTemporaryDirectory() + "lathe-eval-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -58,7 +102,7 @@ struct EvalCLITests {
         let result = try Tool.run("lathe-eval", ["--help"])
         #expect(result.status == 0)
         for option in ["--data", "--tasks", "--report", "--generations", "--ref", "--few-shot", "--chat-template", "--seq-len",
-                       "--batch-size", "--temperature", "--top-k", "--top-p", "--max-new-tokens", "--on-error", "--seed"] {
+                       "--batch-size", "--dtype", "--jobs", "--temperature", "--top-k", "--top-p", "--max-new-tokens", "--on-error", "--seed"] {
             #expect(result.stdout.contains(option))
         }
     }
