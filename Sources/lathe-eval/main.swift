@@ -61,7 +61,7 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(help: "Sequences per forward pass, batched longest first (default 8); scores do not depend on it beyond float rounding.")
     var batchSize = 8
 
-    @Option(help: "Weights of the model as the forward multiplies by them: fp32, or bf16 (held in 16 bits, half the memory; sums stay fp32; scores move by about 1e-2 at most). Recorded in each result's settings (default fp32).")
+    @Option(help: "Weights of the model as the forward multiplies by them: fp32, or bf16 (the scoring forward holds them in 16 bits and widens each layer to fp32 before its products; sums stay fp32; scores move by about 1e-2 at most). Recorded in each result's settings (default fp32).")
     var dtype = "fp32"
 
     @Option(help: "Sampling temperature for generate; 0 is greedy (default 1).")
