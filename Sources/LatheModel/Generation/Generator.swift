@@ -22,6 +22,8 @@ public final class Generator: @unchecked Sendable {
     private var rowsAllocated = 0
     private var scratch = Arena(ArenaLayout())
     private var buffers: Buffers?
+    /// (NH, L, L) attention weights of the longest prompt prefilled so far into an empty slot.
+    private var prefillProbs: [Float] = []
 
     /// Room for `slots` sequences of up to `capacity` tokens each (prompt plus generated).
     public init(params: LlamaParameters, slots: Int, capacity: Int) {
@@ -99,6 +101,27 @@ public final class Generator: @unchecked Sendable {
             }
         }
 
+        // A prompt of several tokens into an empty slot is a whole sequence: its attention is the
+        // scoring forward's blocked kernel over its own rows. Other requests attend over the cache.
+        let fresh = requests.map { cache.lengths[$0.slot] == 0 && $0.tokens.count > 1 }
+        let longest = zip(fresh, rowOfRequest).map { $0 ? $1.count : 0 }.max() ?? 0
+        let nh = config.numAttentionHeads, qd = nh * config.headDim
+        if nh * longest * longest > prefillProbs.count { prefillProbs = [Float](repeating: 0, count: nh * longest * longest) }
+        func attend(_ l: Int, rows: Range<Int>, prefill: Bool) {
+            let (lo, count) = (rows.lowerBound, rows.count)
+            let (q, k, v, attn) = (b.layer.q + lo * qd, b.layer.k + lo * kvd, b.layer.v + lo * kvd, b.layer.attn + lo * qd)
+            if prefill {
+                prefillProbs.withUnsafeMutableBufferPointer {
+                    Attention.forward(out: attn, probs: $0.baseAddress!, q: q, k: k, v: v, segments: nil, batch: 1, seq: count,
+                                      heads: nh, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+                }
+            } else {
+                CachedAttention.forward(out: attn, q: q, keys: cache.keys[l], values: cache.values[l], slots: b.slots + lo,
+                                        positions: b.positions + lo, rows: count, capacity: cache.capacity, heads: nh,
+                                        kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+            }
+        }
+
         let x = b.layer.x
         tokens.withUnsafeBufferPointer { Embedding.forward(out: x, tokens: $0.baseAddress!, table: params.embed, rows: n, channels: c) }
         for l in 0..<config.numHiddenLayers {
@@ -109,9 +132,11 @@ public final class Generator: @unchecked Sendable {
                     (cache.keys[l] + at).update(from: b.layer.k + r * kvd, count: kvd)
                     (cache.values[l] + at).update(from: b.layer.v + r * kvd, count: kvd)
                 }
-                CachedAttention.forward(out: b.layer.attn, q: b.layer.q, keys: cache.keys[l], values: cache.values[l],
-                                        slots: b.slots, positions: b.positions, rows: n, capacity: cache.capacity,
-                                        heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+                if !fresh.contains(true) {
+                    attend(l, rows: 0..<n, prefill: false)
+                } else {
+                    for (prefill, rows) in zip(fresh, rowOfRequest) { attend(l, rows: rows, prefill: prefill) }
+                }
             }
         }
         for (slot, new) in requests { cache.lengths[slot] += new.count }
