@@ -14,7 +14,7 @@ let stageLibraries: [String: [Target.Dependency]] = [
     "lathe-format-sft": ["LatheData", "LatheTokenizer"],
     "lathe-pair-prefs": ["LatheData", "LatheTokenizer", "LatheEval", "LatheModel"],
     "lathe-train": ["LatheTrain", "LatheModel", "LatheTensor", "LatheTokenizer", "LatheData"],
-    "lathe-eval": ["LatheEval", "LatheModel", "LatheData"],
+    "lathe-eval": ["LatheEval", "LatheModel", "LatheTensor", "LatheData"],
 ]
 
 // Release builds drop overflow and bounds checks in the hot loops; debug builds keep them,

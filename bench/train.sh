@@ -19,19 +19,7 @@ mkdir -p "$OUT"
 swift build -c release --product bench-train >/dev/null
 BIN=.build/release/bench-train
 
-VENV=bench/out/torch-venv
-if ! "$VENV/bin/python" -c "import torch, transformers" 2>/dev/null; then
-    python3 -m venv "$VENV"
-    # CPU-only torch: a local CPU wheel where pip's find-links has one, else torch from PyPI
-    # (or from TORCH_INDEX_URL when it is set, e.g. to a CPU-only wheel index).
-    wheel=$(ls "${PIP_FIND_LINKS:-/nonexistent}"/torch-*+cpu-*.whl 2>/dev/null | sort -V | tail -1 || true)
-    if [ -n "$wheel" ]; then
-        "$VENV/bin/pip" install -q "$wheel"
-    else
-        "$VENV/bin/pip" install -q torch ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
-    fi
-    "$VENV/bin/pip" install -q transformers
-fi
+source bench/torch-venv.sh
 
 for config in $CONFIGS; do
     case $config in

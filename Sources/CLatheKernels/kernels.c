@@ -124,3 +124,20 @@ CLONES void lathe_bf16_round(float *out, const float *in, ptrdiff_t n) {
 CLONES void lathe_exp(float *out, const float *in, ptrdiff_t n) {
     for (ptrdiff_t j = 0; j < n; j++) out[j] = exp_approx(in[j]);
 }
+
+CLONES void lathe_bf16_pack(uint16_t *out, const float *in, ptrdiff_t n) {
+    for (ptrdiff_t j = 0; j < n; j++) {
+        uint32_t bits;
+        memcpy(&bits, &in[j], 4);
+        uint32_t rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
+        // NaN stays NaN: keep its top bits and set a mantissa bit so it cannot become infinity
+        out[j] = (bits & 0x7FFFFFFFu) > 0x7F800000u ? (uint16_t)((bits >> 16) | 0x40u) : (uint16_t)(rounded >> 16);
+    }
+}
+
+CLONES void lathe_bf16_unpack(float *out, const uint16_t *in, ptrdiff_t n) {
+    for (ptrdiff_t j = 0; j < n; j++) {
+        uint32_t bits = (uint32_t)in[j] << 16;
+        memcpy(&out[j], &bits, 4);
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import LatheData
 import LatheIO
 import LatheModel
+import LatheTensor
 import LatheTokenizer
 
 /// One metric of one checkpoint on one task: an eval-result record (schemas/eval-result.schema.json).
@@ -98,10 +99,15 @@ public struct GenerationRecord: Sendable {
 }
 
 /// Runs the tasks over checkpoints, tokenising each eval set once per distinct tokenizer.
-public final class Evaluator {
+/// Checkpoints may be evaluated on several threads at once (its settings set before): the
+/// shared caches are behind a lock.
+public final class Evaluator: @unchecked Sendable {
     public var settings: EvalSettings
     public var sampling = SamplingOptions(maxNewTokens: 128)
     public var batchSize = 8
+    /// How the scored tasks (loss, ppl, prefs) hold the weights: fp32, or bf16 with fp32 sums.
+    /// Choice and generate run the cached forward on the weights rounded the same way.
+    public var precision: MatmulPrecision = .fp32
     /// Seeds the bootstrap errors (and, through `sampling.seed`, generation).
     public var seed: UInt64 = 0
     /// DPO's β: implicit reward = β · (log π(y|x) − log π_ref(y|x)).
@@ -123,6 +129,10 @@ public final class Evaluator {
     /// The baseline winrate compares with: its name, and its response to each prompt, per set path.
     public private(set) var baseline: (name: String, responses: [String: [String]])?
     private var baselineRewards: [String: [Double]] = [:]
+    /// Guards `encoded`, `notes` and `scoredTokens` when checkpoints are evaluated concurrently (--jobs).
+    private let lock = NSLock()
+    /// Guards the reward model's buffers and the baseline's rewards, shared by concurrent checkpoints.
+    private let judgeLock = NSLock()
 
     public init(sets: [EvalSet], settings: EvalSettings) {
         self.sets = sets
@@ -132,6 +142,8 @@ public final class Evaluator {
     /// The eval sets tokenised with `checkpoint`'s tokenizer, from the cache when another
     /// checkpoint had the same tokenizer.
     public func encodedSets(for checkpoint: LoadedCheckpoint) throws -> [EncodedSet] {
+        lock.lock()
+        defer { lock.unlock() }
         let key = checkpoint.tokenizerKey + (checkpoint.bos.map { Array("\u{0}bos=\($0)".utf8) } ?? [])
         if let done = encoded[key] { return done }
         let made = try sets.map { try EncodedSet($0, tokenizer: checkpoint.tokenizer, settings: settings, bos: checkpoint.bos) }
@@ -191,7 +203,7 @@ public final class Evaluator {
         guard ref.params.head == .languageModel else {
             throw IOFailure("\(ref.ref.path): a reward model (\(ref.params.head.architecture)); --ref needs the causal LM DPO started from")
         }
-        let scorer = SequenceScorer(params: ref.params, batchSize: batchSize, maxSeq: settings.seqLen)
+        let scorer = SequenceScorer(params: ref.params, batchSize: batchSize, maxSeq: settings.seqLen, precision: precision)
         var scores: [String: [Double]] = [:]
         for e in try encodedSets(for: ref) where e.set.kind == .preference {
             scores[e.set.path] = scorer.score(e.sequences)
@@ -205,22 +217,32 @@ public final class Evaluator {
         var scorer: SequenceScorer?
         func sequenceScorer() -> SequenceScorer {
             if let scorer { return scorer }
-            let made = SequenceScorer(params: checkpoint.params, batchSize: batchSize, maxSeq: settings.seqLen)
+            let made = SequenceScorer(params: checkpoint.params, batchSize: batchSize, maxSeq: settings.seqLen, precision: precision)
             scorer = made
+            return made
+        }
+        // Choice and generate run Generator on fp32 storage: with bf16 they get the weights rounded to bf16 values.
+        var rounded: LlamaParameters?
+        func cachedParams() -> LlamaParameters {
+            guard precision == .bf16 else { return checkpoint.params }
+            if let rounded { return rounded }
+            let made = LlamaParameters(zerosFor: checkpoint.params.config)
+            made.copyRoundingMatricesToBF16(from: checkpoint.params)
+            rounded = made
             return made
         }
         var results: [EvalResult] = [], generations: [GenerationRecord] = []
         let isRewardModel = checkpoint.params.head != .languageModel
         if isRewardModel && sets.contains(where: { $0.set.kind != .preference }) {
-            notes.append("\(checkpoint.ref.path) is a reward model (\(checkpoint.params.head.architecture)): only prefs is evaluated on it")
+            lock.withLock { notes.append("\(checkpoint.ref.path) is a reward model (\(checkpoint.params.head.architecture)): only prefs is evaluated on it") }
         }
         for e in sets where !isRewardModel || e.set.kind == .preference {
-            if !isRewardModel { scoredTokens += e.sequences.reduce(0) { $0 + $1.inputs.count } }
+            if !isRewardModel { lock.withLock { scoredTokens += e.sequences.reduce(0) { $0 + $1.inputs.count } } }
             func result(_ metric: String, _ value: Double, _ stderr: Double?, n: Int, settings: String,
                         task: EvalTask? = nil) -> EvalResult {
                 EvalResult(checkpoint: checkpoint.ref.path, step: checkpoint.ref.step,
                            task: "\((task ?? e.set.kind.task).rawValue):\(e.set.name)", metric: metric,
-                           value: value, stderr: stderr, n: n, settings: settings)
+                           value: value, stderr: stderr, n: n, settings: settings + " dtype=\(precision.rawValue)")
             }
             let addBOS = checkpoint.bos == nil ? "" : " add_bos=true"
             let template = "chat_template=\(self.settings.templateName)" + addBOS
@@ -279,7 +301,7 @@ public final class Evaluator {
                     results.append(result("reward_margin", margin, marginStderr, n: n, settings: dpo))
                 }
             case .choice:
-                let picks = try ChoiceScoring.score(e.choices, params: checkpoint.params)
+                let picks = try ChoiceScoring.score(e.choices, params: cachedParams())
                 let n = picks.count
                 let acc = Double(picks.filter { $0.acc }.count) / Double(n)
                 let accNorm = Double(picks.filter { $0.accNorm }.count) / Double(n)
@@ -288,7 +310,7 @@ public final class Evaluator {
                 results.append(result("acc_norm", accNorm, Statistics.binomialStderr(accNorm, n: n), n: n, settings: shots))
             case .prompt:
                 let made = try Responses.generate(checkpoint, prompts: e.prompts, options: sampling, slots: batchSize,
-                                                  source: e.set.path)
+                                                  source: e.set.path, params: cachedParams())
                 var records = zip(e.set.items, made).map { item, g in
                     GenerationRecord(checkpoint: checkpoint.ref.path, step: checkpoint.ref.step, set: e.set.name, id: item.id,
                                      response: g.text, tokens: g.tokens, finish: g.finish)
@@ -308,7 +330,8 @@ public final class Evaluator {
                 if promptTasks.contains(.reward) || promptTasks.contains(.winrate) {
                     guard let judge else { throw IOFailure("the reward and winrate tasks need --reward-model DIR") }
                     let prompts = e.set.items.map(\.promptTurns)
-                    let rewards = judge.rewards(prompts: prompts, responses: made.map(\.text))
+                    // One reward model serves every checkpoint: --jobs takes turns on it.
+                    let rewards = judgeLock.withLock { judge.rewards(prompts: prompts, responses: made.map(\.text)) }
                     for k in records.indices { records[k].reward = rewards[k] }
                     let judged = how + " reward_model=\(judge.path)"
                     if promptTasks.contains(.reward) {
@@ -320,14 +343,19 @@ public final class Evaluator {
                         guard let baseline, let theirs = baseline.responses[e.set.path] else {
                             throw IOFailure("the winrate task needs --baseline (a checkpoint, or a generations file with a response to every prompt of \(e.set.path))")
                         }
-                        let theirRewards = baselineRewards[e.set.path] ?? judge.rewards(prompts: prompts, responses: theirs)
-                        baselineRewards[e.set.path] = theirRewards
+                        let theirRewards = judgeLock.withLock {
+                            let known = baselineRewards[e.set.path] ?? judge.rewards(prompts: prompts, responses: theirs)
+                            baselineRewards[e.set.path] = known
+                            return known
+                        }
                         let lengths = zip(made, theirs).map { Double($0.text.count - $1.count) }
                         let (metrics, converged) = RewardMetrics.winRates(rewards, against: theirRewards, lengthDifferences: lengths,
                                                                           tolerance: tieTolerance)
                         if !converged {
-                            notes.append("\(checkpoint.ref.path), \(e.set.path): the length-controlled win rate did not converge "
-                                + "(wins and losses separated by length); its value is the last Newton step's, without an error")
+                            lock.withLock {
+                                notes.append("\(checkpoint.ref.path), \(e.set.path): the length-controlled win rate did not converge "
+                                    + "(wins and losses separated by length); its value is the last Newton step's, without an error")
+                            }
                         }
                         let against = judged + " baseline=\(baseline.name) tie_tolerance=\(tieTolerance) length=characters"
                         results += metrics.map { result($0.metric, $0.value, $0.stderr, n: n, settings: against, task: .winrate) }

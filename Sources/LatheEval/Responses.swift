@@ -37,7 +37,7 @@ public enum Responses {
     /// marker ends a response, as does end of text: a model tuned with one template still closes
     /// its turns with that marker when prompted without it. `source` names the prompts in errors.
     public static func generate(_ checkpoint: LoadedCheckpoint, prompts: [[Int32]], options: SamplingOptions, slots: Int,
-                                source: String) throws -> [SampledResponse] {
+                                source: String, params: LlamaParameters? = nil) throws -> [SampledResponse] {
         guard checkpoint.params.head == .languageModel else {
             throw IOFailure("\(checkpoint.ref.path): a reward model (\(checkpoint.params.head.architecture)) cannot generate; "
                 + "give a causal-LM checkpoint (LlamaForCausalLM) here")
@@ -48,7 +48,7 @@ public enum Responses {
             if let id = tokenizer.tokenToId(name) { options.stopTokens.insert(id) }
         }
         let longest = prompts.map(\.count).max() ?? 1
-        let generator = Generator(params: checkpoint.params, slots: max(1, min(slots, prompts.count)),
+        let generator = Generator(params: params ?? checkpoint.params, slots: max(1, min(slots, prompts.count)),
                                   capacity: longest + options.maxNewTokens)
         let made: [Generation]
         do { made = try generator.generate(prompts: prompts, options: options) } catch {

@@ -2,7 +2,8 @@ import Dispatch
 import Foundation
 
 /// Runs `transform` over a stream of items on `jobs` threads and hands the results to
-/// `consume` in input order, with at most `2 × jobs` items in flight (bounded memory).
+/// `consume` in input order, with at most `inFlight` (default `2 × jobs`) items produced and
+/// not yet consumed (bounded memory).
 ///
 /// `produce` and `consume` run on the calling thread, so readers and writers need no locks.
 /// If `produce` throws (a truncated input, say), every item produced before it is still
@@ -10,16 +11,17 @@ import Foundation
 /// If `consume` throws, production stops, in-flight work is awaited, and the error is rethrown.
 public func orderedParallelMap<Item, Result>(
     jobs: Int,
+    inFlight: Int? = nil,
     produce: () throws -> Item?,
     transform: @escaping @Sendable (Item) -> Result,
     consume: (Result) throws -> Void
 ) throws {
-    if jobs <= 1 {
+    let limit = inFlight ?? 2 * jobs
+    if jobs <= 1 || limit <= 1 {
         while let item = try produce() { try consume(transform(item)) }
         return
     }
     let state = MapState<Result>()
-    let limit = 2 * jobs
     var submitted = 0
     var consumed = 0
     var produceError: Error?

@@ -185,12 +185,7 @@ public final class Llama: @unchecked Sendable {
             Self.positions(segments: acts.segments, batch: batch, seq: seq, into: acts.positions)
         }
 
-        if precision == .bf16, let scratch = bf16Scratch {
-            for view in params.views {
-                let (from, to) = (params.arena.pointer(view), scratch.weights.arena.pointer(view))
-                if view.shape.count == 2 { BFloat16.round(to, from, count: view.count) } else { to.update(from: from, count: view.count) }
-            }
-        }
+        if precision == .bf16, let scratch = bf16Scratch { scratch.weights.copyRoundingMatricesToBF16(from: params) }
         let weights = matrices
         Embedding.forward(out: acts.layers[0].input, tokens: acts.tokens, table: params.embed, rows: n, channels: c)
         for l in 0..<config.numHiddenLayers {

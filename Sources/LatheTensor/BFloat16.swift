@@ -27,6 +27,22 @@ public enum BFloat16 {
         }
     }
 
+    // out (count) = the 16 bits of round(inp), for weights held in bf16
+    public static func pack(_ out: UnsafeMutablePointer<UInt16>, _ inp: UnsafePointer<Float>, count: Int) {
+        Parallel.forRange((count + 1023) / 1024, costPerItem: 1024 * 2) { blocks in
+            let lo = blocks.lowerBound * 1024, hi = min(count, blocks.upperBound * 1024)
+            lathe_bf16_pack(out + lo, inp + lo, hi - lo)
+        }
+    }
+
+    // out (count) = inp widened to fp32 (exact)
+    public static func unpack(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<UInt16>, count: Int) {
+        Parallel.forRange((count + 1023) / 1024, costPerItem: 1024) { blocks in
+            let lo = blocks.lowerBound * 1024, hi = min(count, blocks.upperBound * 1024)
+            lathe_bf16_unpack(out + lo, inp + lo, hi - lo)
+        }
+    }
+
     public enum Reference {
         /// The nearest bf16 value found by comparing the two candidates that bracket x.
         public static func round(_ x: Float) -> Float {

@@ -5,6 +5,7 @@ import LatheData
 import LatheEval
 import LatheIO
 import LatheModel
+import LatheTensor
 
 struct LatheEvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,6 +16,9 @@ struct LatheEvalCommand: ParsableCommand {
             preference pairs -> prefs, multiple-choice items {"id","question","choices":[...],"answer":index} -> choice, \
             prompts {"id","prompt"} -> generate (and reward, winrate with --reward-model, --baseline). Results are eval-result records (one per checkpoint x task x metric, \
             with n and a standard error) on stdout or -o, a table on stderr, and with --report an HTML page of plots.
+            --jobs N evaluates up to N checkpoints at once, fewer when their estimated memory (weights and buffers, \
+            from each config) does not fit in what the machine has available; the plan is printed on stderr, and the \
+            results are the same, in the same order, as with --jobs 1.
             """,
         version: latheVersion)
 
@@ -63,6 +67,9 @@ struct LatheEvalCommand: ParsableCommand {
 
     @Option(help: "A reward model (LlamaForSequenceClassification checkpoint, as lathe-train --objective reward writes) that the reward and winrate tasks score responses with (default: none).")
     var rewardModel: String?
+
+    @Option(help: "Weights of the model as the forward multiplies by them: fp32, or bf16 (the scoring forward holds them in 16 bits and widens each layer to fp32 before its products; sums stay fp32; scores move by about 1e-2 at most). Recorded in each result's settings (default fp32).")
+    var dtype = "fp32"
 
     @Option(help: "What winrate compares with: a checkpoint, whose responses to the same prompts are generated with the same options, or a --generations file of an earlier run holding one checkpoint's response to every prompt (default: none).")
     var baseline: String?
@@ -117,6 +124,7 @@ struct LatheEvalCommand: ParsableCommand {
         }
         if fewShot < 0 { throw ValidationError("--num-fewshot must not be negative.") }
         if fewshotFrom != nil && fewShot == 0 { throw ValidationError("--fewshot-from needs --num-fewshot K (K ≥ 1) to draw examples.") }
+        if MatmulPrecision(rawValue: dtype) == nil { throw ValidationError("--dtype must be fp32 or bf16, not \(dtype).") }
     }
 
     func run() throws {
@@ -153,6 +161,7 @@ struct LatheEvalCommand: ParsableCommand {
 
             let evaluator = Evaluator(sets: sets, settings: EvalSettings(template: template, fewShot: fewShot, fewShotFrom: fewShotPool, seqLen: seqLen))
             evaluator.batchSize = batchSize
+            evaluator.precision = MatmulPrecision(rawValue: dtype)!
             evaluator.seed = runOptions.seed
             evaluator.beta = beta
             evaluator.sampling = SamplingOptions(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP,
@@ -184,12 +193,21 @@ struct LatheEvalCommand: ParsableCommand {
             }
             let out = try OutputSink(path: output ?? "-", gzipLevel: OutputSink.wantsGzip(output ?? "-") ? 6 : nil)
             let generationsOut = try generations.map { try OutputSink(path: $0) }
+            let plan = JobPlan(requested: runOptions.jobs, refs: refs, evaluator: evaluator,
+                               caches: sets.contains { $0.kind == .prompt || $0.kind == .choice }, maxNewTokens: maxNewTokens)
+            if !runOptions.quiet && refs.count > 1 { printError("lathe-eval: --jobs \(runOptions.jobs): \(plan.description)") }
             var results: [EvalResult] = []
-            for ref in refs {
+            var next = 0
+            // Checkpoints load and run on plan.jobs threads; results are written here in the order given.
+            try orderedParallelMap(jobs: plan.jobs, inFlight: plan.jobs, produce: { () -> CheckpointRef? in
+                defer { next += 1 }
+                return next < refs.count ? refs[next] : nil
+            }, transform: { ref in
+                (ref, Result { try evaluator.evaluate(Checkpoints.load(ref)) })
+            }, consume: { ref, outcome in
                 let made: [EvalResult]
                 do {
-                    let checkpoint = try Checkpoints.load(ref)
-                    let (scores, responses) = try evaluator.evaluate(checkpoint)
+                    let (scores, responses) = try outcome.get()
                     for g in responses { try generationsOut?.write(g.json) }
                     made = scores
                     if !runOptions.quiet { printError("lathe-eval: evaluated \(ref.path)") }
@@ -200,7 +218,7 @@ struct LatheEvalCommand: ParsableCommand {
                 }
                 for r in made { try out.write(r.json) }
                 results += made
-            }
+            })
             try out.close()
             try generationsOut?.close()
             let shown = earlier + results

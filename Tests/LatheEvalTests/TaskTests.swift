@@ -164,7 +164,7 @@ struct EvalTaskTests {
             }
             #expect(metric(results, "acc").value == Double(acc) / 3)
             #expect(metric(results, "acc_norm").value == Double(accNorm) / 3)
-            #expect(metric(results, "acc").settings == "chat_template=\(template?.rawValue ?? "off") few_shot=\(shots)")
+            #expect(metric(results, "acc").settings == "chat_template=\(template?.rawValue ?? "off") few_shot=\(shots) dtype=fp32")
         }
         // By hand: without a template, the second question's one-shot context is the third question solved.
         let oneShot = try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: nil, fewShot: 1))

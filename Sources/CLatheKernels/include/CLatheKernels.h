@@ -5,6 +5,7 @@
 #define CLATHE_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// max over p[0..<n] (n ≥ 1)
 float lathe_max(const float *p, ptrdiff_t n);
@@ -24,6 +25,10 @@ void lathe_swiglu_forward(float *out, const float *gate, const float *up, ptrdif
 void lathe_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, ptrdiff_t n);
 /// out = in rounded to bfloat16 (nearest, ties to even), kept in fp32 storage; out may be in
 void lathe_bf16_round(float *out, const float *in, ptrdiff_t n);
+/// out = in rounded to bfloat16 (nearest, ties to even) and stored as its 16 bits
+void lathe_bf16_pack(uint16_t *out, const float *in, ptrdiff_t n);
+/// out = the fp32 value of each bfloat16 (exact: its bits shifted up)
+void lathe_bf16_unpack(float *out, const uint16_t *in, ptrdiff_t n);
 /// e^x for each of n values (the same approximation every kernel above uses), for tests
 void lathe_exp(float *out, const float *in, ptrdiff_t n);
 

@@ -22,6 +22,8 @@ public final class Generator: @unchecked Sendable {
     private var rowsAllocated = 0
     private var scratch = Arena(ArenaLayout())
     private var buffers: Buffers?
+    /// (NH, L, L) attention weights of the longest prompt prefilled so far into an empty slot.
+    private var prefillProbs: [Float] = []
 
     /// Room for `slots` sequences of up to `capacity` tokens each (prompt plus generated).
     public init(params: LlamaParameters, slots: Int, capacity: Int) {
@@ -36,28 +38,19 @@ public final class Generator: @unchecked Sendable {
 
     // Per-step activations for N packed rows; regrown (not per step) when a step has more rows.
     private struct Buffers {
-        let x, ln, q, k, v, attn, gate, up, hidden, rstd: UnsafeMutablePointer<Float>
+        let layer: LayerBuffers
         let slots, positions: UnsafeMutablePointer<Int32>
         let slotArena: UnsafeMutableBufferPointer<Int32>
     }
 
     private func buffers(rows n: Int) -> Buffers {
         if let buffers, n <= rowsAllocated { return buffers }
-        let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kv = config.kvDim
-        let i = config.intermediateSize
         var layout = ArenaLayout()
-        for (name, width) in [("x", c), ("ln", c), ("q", qd), ("k", kv), ("v", kv), ("attn", qd),
-                              ("gate", i), ("up", i), ("hidden", i), ("rstd", 1)] {
-            layout.add(name, [n, width])
-        }
+        for (name, width) in LayerBuffers.widths(config) { layout.add(name, [n, width]) }
         scratch = Arena(layout)
         buffers?.slotArena.deallocate()
         let ints = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 2 * n)
-        let s = scratch
-        func p(_ name: String) -> UnsafeMutablePointer<Float> { s[name].baseAddress! }
-        let made = Buffers(x: p("x"), ln: p("ln"), q: p("q"), k: p("k"), v: p("v"), attn: p("attn"), gate: p("gate"),
-                           up: p("up"), hidden: p("hidden"), rstd: p("rstd"), slots: ints.baseAddress!,
-                           positions: ints.baseAddress! + n, slotArena: ints)
+        let made = Buffers(layer: LayerBuffers(scratch), slots: ints.baseAddress!, positions: ints.baseAddress! + n, slotArena: ints)
         buffers = made
         rowsAllocated = n
         return made
@@ -78,9 +71,7 @@ public final class Generator: @unchecked Sendable {
     /// with `.all`. A slot appears at most once per call.
     public func extend(_ requests: [(slot: Int, tokens: [Int32])], logits which: LogitRows = .last)
         throws(GenerationError) -> [[Float]] {
-        let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kvd = config.kvDim
-        let i = config.intermediateSize, nh = config.numAttentionHeads, nkv = config.numKeyValueHeads
-        let vocab = config.vocabSize, eps = Float(config.rmsNormEps)
+        let c = config.hiddenSize, kvd = config.kvDim, vocab = config.vocabSize, eps = Float(config.rmsNormEps)
         var seen = Set<Int>()
         var n = 0
         for (slot, tokens) in requests {
@@ -110,42 +101,54 @@ public final class Generator: @unchecked Sendable {
             }
         }
 
-        tokens.withUnsafeBufferPointer { Embedding.forward(out: b.x, tokens: $0.baseAddress!, table: params.embed, rows: n, channels: c) }
-        for l in 0..<config.numHiddenLayers {
-            let w = params.layers[l]
-            // x = x + o_proj(attention(rope(q), cached rope(k), cached v)) over rmsnorm1(x)
-            RMSNorm.forward(out: b.ln, rstd: b.rstd, inp: b.x, weight: w.inputNorm, rows: n, channels: c, eps: eps)
-            Linear.forward(out: b.q, inp: b.ln, weight: w.q, rows: n, inDim: c, outDim: qd)
-            Linear.forward(out: b.k, inp: b.ln, weight: w.k, rows: n, inDim: c, outDim: kvd)
-            Linear.forward(out: b.v, inp: b.ln, weight: w.v, rows: n, inDim: c, outDim: kvd)
-            rope.forward(b.q, positions: b.positions, rows: n, heads: nh)
-            rope.forward(b.k, positions: b.positions, rows: n, heads: nkv)
-            for r in 0..<n {
-                let at = (Int(b.slots[r]) * cache.capacity + Int(b.positions[r])) * kvd
-                (cache.keys[l] + at).update(from: b.k + r * kvd, count: kvd)
-                (cache.values[l] + at).update(from: b.v + r * kvd, count: kvd)
+        // A prompt of several tokens into an empty slot is a whole sequence: its attention is the
+        // scoring forward's blocked kernel over its own rows. Other requests attend over the cache.
+        let fresh = requests.map { cache.lengths[$0.slot] == 0 && $0.tokens.count > 1 }
+        let longest = zip(fresh, rowOfRequest).map { $0 ? $1.count : 0 }.max() ?? 0
+        let nh = config.numAttentionHeads, qd = nh * config.headDim
+        if nh * longest * longest > prefillProbs.count { prefillProbs = [Float](repeating: 0, count: nh * longest * longest) }
+        func attend(_ l: Int, rows: Range<Int>, prefill: Bool) {
+            let (lo, count) = (rows.lowerBound, rows.count)
+            let (q, k, v, attn) = (b.layer.q + lo * qd, b.layer.k + lo * kvd, b.layer.v + lo * kvd, b.layer.attn + lo * qd)
+            if prefill {
+                prefillProbs.withUnsafeMutableBufferPointer {
+                    Attention.forward(out: attn, probs: $0.baseAddress!, q: q, k: k, v: v, segments: nil, batch: 1, seq: count,
+                                      heads: nh, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+                }
+            } else {
+                CachedAttention.forward(out: attn, q: q, keys: cache.keys[l], values: cache.values[l], slots: b.slots + lo,
+                                        positions: b.positions + lo, rows: count, capacity: cache.capacity, heads: nh,
+                                        kvHeads: config.numKeyValueHeads, headDim: config.headDim)
             }
-            CachedAttention.forward(out: b.attn, q: b.q, keys: cache.keys[l], values: cache.values[l], slots: b.slots,
-                                    positions: b.positions, rows: n, capacity: cache.capacity, heads: nh, kvHeads: nkv,
-                                    headDim: config.headDim)
-            Linear.forward(out: b.x, inp: b.attn, weight: w.o, rows: n, inDim: qd, outDim: c, accumulate: true)
-            // x = x + down_proj(silu(gate_proj(h)) · up_proj(h)) with h = rmsnorm2(x)
-            RMSNorm.forward(out: b.ln, rstd: b.rstd, inp: b.x, weight: w.postNorm, rows: n, channels: c, eps: eps)
-            Linear.forward(out: b.gate, inp: b.ln, weight: w.gate, rows: n, inDim: c, outDim: i)
-            Linear.forward(out: b.up, inp: b.ln, weight: w.up, rows: n, inDim: c, outDim: i)
-            SwiGLU.forward(out: b.hidden, gate: b.gate, up: b.up, count: n * i)
-            Linear.forward(out: b.x, inp: b.hidden, weight: w.down, rows: n, inDim: i, outDim: c, accumulate: true)
+        }
+
+        let x = b.layer.x
+        tokens.withUnsafeBufferPointer { Embedding.forward(out: x, tokens: $0.baseAddress!, table: params.embed, rows: n, channels: c) }
+        for l in 0..<config.numHiddenLayers {
+            DecoderLayer.forward(params.layers[l], b.layer, rows: n, positions: b.positions, rope: rope, config: config) {
+                // each new row's rotated key and value go to its slot's position, then the rows attend over the cache
+                for r in 0..<n {
+                    let at = (Int(b.slots[r]) * cache.capacity + Int(b.positions[r])) * kvd
+                    (cache.keys[l] + at).update(from: b.layer.k + r * kvd, count: kvd)
+                    (cache.values[l] + at).update(from: b.layer.v + r * kvd, count: kvd)
+                }
+                if !fresh.contains(true) {
+                    attend(l, rows: 0..<n, prefill: false)
+                } else {
+                    for (prefill, rows) in zip(fresh, rowOfRequest) { attend(l, rows: rows, prefill: prefill) }
+                }
+            }
         }
         for (slot, new) in requests { cache.lengths[slot] += new.count }
 
         // Only the rows that need logits go through the final norm and lm_head (V wide).
         let wanted: [Int] = which == .all ? Array(0..<n) : rowOfRequest.map { $0.upperBound - 1 }
-        for (j, r) in wanted.enumerated() where j != r { (b.x + j * c).update(from: b.x + r * c, count: c) }
+        for (j, r) in wanted.enumerated() where j != r { (x + j * c).update(from: x + r * c, count: c) }
         let m = wanted.count
-        RMSNorm.forward(out: b.ln, rstd: b.rstd, inp: b.x, weight: params.norm, rows: m, channels: c, eps: eps)
+        RMSNorm.forward(out: b.layer.ln, rstd: b.layer.rstd, inp: x, weight: params.norm, rows: m, channels: c, eps: eps)
         var logits = [Float](repeating: 0, count: m * vocab)
         logits.withUnsafeMutableBufferPointer {
-            Linear.forward(out: $0.baseAddress!, inp: b.ln, weight: params.lmHead, rows: m, inDim: c, outDim: vocab)
+            Linear.forward(out: $0.baseAddress!, inp: b.layer.ln, weight: params.lmHead, rows: m, inDim: c, outDim: vocab)
         }
         var start = 0
         return rowOfRequest.map { rows in

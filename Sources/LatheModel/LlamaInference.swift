@@ -1,0 +1,272 @@
+import LatheTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The Llama forward for scoring, with nothing kept for a backward: the same kernels and the
+// same arithmetic as `Llama.forward`, layer by layer, but one set of (N, ·) buffers reused by
+// every layer, one layer's attention weights at a time, and lm_head run in tiles of
+// (rows × vocabulary block) with a running log-sum-exp per row, so only the rows whose target
+// is wanted reach lm_head and no (N,V) logits ever exist. Shapes as in Llama.swift.
+
+/// The matrices an inference forward multiplies by: the fp32 parameters as they are, or bf16
+/// copies (half the memory) widened to fp32 a layer (or a block of lm_head) at a time, just
+/// before its products. Norm weights stay fp32 either way; sums are always fp32.
+public final class InferenceWeights: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let precision: MatmulPrecision
+    private let fp32: LlamaParameters?
+    /// bf16: every tensor at its `LlamaParameters.layout` offset, as 16-bit patterns.
+    private let bf16: UnsafeMutablePointer<UInt16>?
+    /// bf16: the norm vectors in fp32, (2·layers + 1, C): layer l's input norm, its post norm, …, final norm.
+    private let norms: UnsafeMutablePointer<Float>?
+    private let layout: ArenaLayout
+    /// Offset and length (elements) of each layer's tensors in the layout: q_proj through the post norm.
+    private let layerSpans: [(offset: Int, count: Int)]
+    private let headOffset: Int
+
+    public init(_ params: LlamaParameters, precision: MatmulPrecision) {
+        config = params.config
+        self.precision = precision
+        layout = params.arena.layout
+        let arena = params.arena
+        layerSpans = (0..<config.numHiddenLayers).map { l in
+            let first = arena.view(named: "model.layers.\(l).self_attn.q_proj.weight")!
+            let last = arena.view(named: "model.layers.\(l).post_attention_layernorm.weight")!
+            return (first.offset, last.offset + last.count - first.offset)
+        }
+        headOffset = params.lmHead - arena.base
+        let c = config.hiddenSize
+        switch precision {
+        case .fp32:
+            (fp32, bf16, norms) = (params, nil, nil)
+        case .bf16:
+            let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, arena.count))
+            BFloat16.pack(packed, arena.base, count: arena.count)
+            let copies = UnsafeMutablePointer<Float>.allocate(capacity: (2 * config.numHiddenLayers + 1) * c)
+            for (l, w) in params.layers.enumerated() {
+                (copies + 2 * l * c).update(from: w.inputNorm, count: c)
+                (copies + (2 * l + 1) * c).update(from: w.postNorm, count: c)
+            }
+            (copies + 2 * config.numHiddenLayers * c).update(from: params.norm, count: c)
+            (fp32, bf16, norms) = (nil, packed, copies)
+        }
+    }
+
+    deinit {
+        bf16?.deallocate()
+        norms?.deallocate()
+    }
+
+    /// Bytes held beyond the fp32 parameters: none for fp32; the bf16 copy and fp32 norms for bf16.
+    public var bytes: Int { Self.bytes(config: config, precision: precision) }
+
+    public static func bytes(config: LlamaConfig, precision: MatmulPrecision) -> Int {
+        precision == .fp32 ? 0 : LlamaParameters.layout(config).count * 2 + (2 * config.numHiddenLayers + 1) * config.hiddenSize * 4
+    }
+
+    /// Floats of fp32 scratch `layer` and `headRows` need for bf16 (0 for fp32).
+    var layerScratchCount: Int { precision == .fp32 ? 0 : layerSpans.map(\.count).max() ?? 0 }
+
+    /// Layer l's matrices in fp32: the parameters, or (bf16) widened into `scratch`.
+    func layer(_ l: Int, scratch: UnsafeMutablePointer<Float>) -> LayerWeights {
+        if let fp32 { return fp32.layers[l] }
+        let span = layerSpans[l], c = config.hiddenSize
+        BFloat16.unpack(scratch, bf16! + span.offset, count: span.count)
+        func at(_ name: String) -> UnsafeMutablePointer<Float> {
+            scratch + (layout.views.first { $0.name == "model.layers.\(l).\(name)" }!.offset - span.offset)
+        }
+        return LayerWeights(q: at("self_attn.q_proj.weight"), k: at("self_attn.k_proj.weight"), v: at("self_attn.v_proj.weight"),
+                            o: at("self_attn.o_proj.weight"), gate: at("mlp.gate_proj.weight"), up: at("mlp.up_proj.weight"),
+                            down: at("mlp.down_proj.weight"), inputNorm: norms! + 2 * l * c, postNorm: norms! + (2 * l + 1) * c)
+    }
+
+    /// The final norm's weight (C).
+    var finalNorm: UnsafePointer<Float> { UnsafePointer(fp32?.norm ?? norms! + 2 * config.numHiddenLayers * config.hiddenSize) }
+
+    /// Rows `rows` of lm_head (rows.count, C) in fp32: the parameters, or widened into `scratch`.
+    func headRows(_ rows: Range<Int>, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        let c = config.hiddenSize
+        if let fp32 { return UnsafePointer(fp32.lmHead + rows.lowerBound * c) }
+        BFloat16.unpack(scratch, bf16! + headOffset + rows.lowerBound * c, count: rows.count * c)
+        return UnsafePointer(scratch)
+    }
+
+    // out (N,C) = embedding rows of tokens (N)
+    func embed(out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>, rows n: Int) {
+        let c = config.hiddenSize
+        if let fp32 {
+            Embedding.forward(out: out, tokens: tokens, table: fp32.embed, rows: n, channels: c)
+            return
+        }
+        let table = bf16! // the embedding is the layout's first tensor, at offset 0
+        for r in 0..<n { BFloat16.unpack(out + r * c, table + Int(tokens[r]) * c, count: c) }
+    }
+}
+
+/// The (N, ·) buffers a decoder layer's inference forward works in, reused by every layer.
+struct LayerBuffers {
+    let x, ln, rstd, q, k, v, attn, gate, up: UnsafeMutablePointer<Float>
+
+    /// Each buffer's name and floats per row: x, ln (N,C), rstd (N), q, attn (N,NH·hs), k, v (N,NKV·hs), gate, up (N,I).
+    static func widths(_ config: LlamaConfig) -> [(String, Int)] {
+        let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kv = config.kvDim, i = config.intermediateSize
+        return [("x", c), ("ln", c), ("rstd", 1), ("q", qd), ("k", kv), ("v", kv), ("attn", qd), ("gate", i), ("up", i)]
+    }
+
+    init(_ arena: Arena) {
+        func named(_ name: String) -> UnsafeMutablePointer<Float> { arena[name].baseAddress! }
+        (x, ln, rstd, q, k, v) = (named("x"), named("ln"), named("rstd"), named("q"), named("k"), named("v"))
+        (attn, gate, up) = (named("attn"), named("gate"), named("up"))
+    }
+}
+
+/// One decoder layer of the inference forward, shared by scoring and the generator's cached steps.
+enum DecoderLayer {
+    // b.x (N,C) is the residual stream, updated in place:
+    //   x = x + o_proj(attention(rope(q), rope(k), v)) over rmsnorm1(x)
+    //   x = x + down_proj(silu(gate_proj(h)) · up_proj(h)) with h = rmsnorm2(x); the gated unit overwrites b.gate
+    // `attention` fills b.attn (N,NH·hs) from the rotated b.q and b.k and from b.v.
+    static func forward(_ w: LayerWeights, _ b: LayerBuffers, rows n: Int, positions: UnsafePointer<Int32>, rope: RoPE,
+                        config: LlamaConfig, attention: () -> Void) {
+        let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kvd = config.kvDim
+        let i = config.intermediateSize, eps = Float(config.rmsNormEps)
+        RMSNorm.forward(out: b.ln, rstd: b.rstd, inp: b.x, weight: w.inputNorm, rows: n, channels: c, eps: eps)
+        Linear.forward(out: b.q, inp: b.ln, weight: w.q, rows: n, inDim: c, outDim: qd)
+        Linear.forward(out: b.k, inp: b.ln, weight: w.k, rows: n, inDim: c, outDim: kvd)
+        Linear.forward(out: b.v, inp: b.ln, weight: w.v, rows: n, inDim: c, outDim: kvd)
+        rope.forward(b.q, positions: positions, rows: n, heads: config.numAttentionHeads)
+        rope.forward(b.k, positions: positions, rows: n, heads: config.numKeyValueHeads)
+        attention()
+        Linear.forward(out: b.x, inp: b.attn, weight: w.o, rows: n, inDim: qd, outDim: c, accumulate: true)
+        RMSNorm.forward(out: b.ln, rstd: b.rstd, inp: b.x, weight: w.postNorm, rows: n, channels: c, eps: eps)
+        Linear.forward(out: b.gate, inp: b.ln, weight: w.gate, rows: n, inDim: c, outDim: i)
+        Linear.forward(out: b.up, inp: b.ln, weight: w.up, rows: n, inDim: c, outDim: i)
+        SwiGLU.forward(out: b.gate, gate: b.gate, up: b.up, count: n * i)
+        Linear.forward(out: b.x, inp: b.gate, weight: w.down, rows: n, inDim: i, outDim: c, accumulate: true)
+    }
+}
+
+/// Log-probabilities of wanted tokens under a Llama, for evaluation: no activations kept for
+/// backward, buffers sized once for (maxBatch, maxSeq) and reused by every layer and call.
+/// Not thread-safe: one per thread (several may share one `InferenceWeights`).
+public final class LlamaInference: @unchecked Sendable {
+    public let weights: InferenceWeights
+    public let config: LlamaConfig
+    public let maxBatch: Int
+    public let maxSeq: Int
+    let rope: RoPE
+    private let arena: Arena
+    private let b: LayerBuffers
+    private let probs, gathered, tile, widened: UnsafeMutablePointer<Float>
+    private let rowMax, rowSum, picked: UnsafeMutablePointer<Float>
+    private let ints: UnsafeMutablePointer<Int32>
+    /// lm_head tiles: rows of the wanted positions × a block of the vocabulary.
+    static let tileRows = 256
+    let vocabBlock: Int
+
+    public init(weights: InferenceWeights, maxBatch: Int, maxSeq: Int) {
+        self.weights = weights
+        config = weights.config
+        self.maxBatch = maxBatch
+        self.maxSeq = maxSeq
+        rope = RoPE(headDim: config.headDim, maxPositions: max(config.maxPositionEmbeddings, maxSeq), theta: config.ropeTheta)
+        let shape = Self.bufferShape(config: config, weights: weights.precision, maxBatch: maxBatch, maxSeq: maxSeq)
+        vocabBlock = shape.vocabBlock
+        var layout = ArenaLayout()
+        for (name, count) in shape.buffers { layout.add(name, [count]) }
+        arena = Arena(layout)
+        let arena = arena
+        func named(_ name: String) -> UnsafeMutablePointer<Float> { arena[name].baseAddress! }
+        b = LayerBuffers(arena)
+        (probs, gathered, tile, widened) = (named("probs"), named("gathered"), named("tile"), named("widened"))
+        (rowMax, rowSum, picked) = (named("rowMax"), named("rowSum"), named("picked"))
+        let n = maxBatch * maxSeq
+        ints = .allocate(capacity: 4 * n)
+        ints.initialize(repeating: 0, count: 4 * n)
+    }
+
+    deinit { ints.deallocate() }
+
+    /// The fp32 buffers of an inference forward at (maxBatch, maxSeq), by name and element count.
+    static func bufferShape(config: LlamaConfig, weights precision: MatmulPrecision, maxBatch: Int, maxSeq: Int)
+        -> (buffers: [(String, Int)], vocabBlock: Int) {
+        let n = maxBatch * maxSeq, c = config.hiddenSize, vocab = config.vocabSize
+        let vocabBlock = min(vocab, 2048)
+        let layerSpan = LlamaParameters.layout(config).views.filter { $0.name.hasPrefix("model.layers.0.") }.reduce(0) {
+            $0 + ($1.count + 15) / 16 * 16
+        }
+        let widened = precision == .fp32 ? 0 : max(layerSpan, vocabBlock * c)
+        return (LayerBuffers.widths(config).map { ($0.0, n * $0.1) } + [("probs", maxBatch * config.numAttentionHeads * maxSeq * maxSeq),
+                 ("gathered", n * c), ("tile", min(n, tileRows) * vocabBlock), ("widened", widened),
+                 ("rowMax", n), ("rowSum", n), ("picked", n)], vocabBlock)
+    }
+
+    /// Bytes of buffers an inference forward at (maxBatch, maxSeq) holds, beside its weights.
+    public static func bufferBytes(config: LlamaConfig, weights precision: MatmulPrecision, maxBatch: Int, maxSeq: Int) -> Int {
+        let floats = bufferShape(config: config, weights: precision, maxBatch: maxBatch, maxSeq: maxSeq).buffers
+            .reduce(0) { $0 + ($1.1 + 15) / 16 * 16 }
+        return 4 * floats + 16 * maxBatch * maxSeq
+    }
+
+    /// Writes into out (B,T) log p(targets[j] | the row's tokens up to j) wherever targets[j] ≥ 0,
+    /// and 0 elsewhere, for tokens (B,T). `segments` as in `Llama.forward` (nil: one sequence a
+    /// row; a negative id marks padding, which attends to nothing and is never wanted).
+    public func logProbs(tokens: UnsafePointer<Int32>, segments: UnsafePointer<Int32>? = nil, targets: UnsafePointer<Int32>,
+                         batch: Int, seq: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(batch >= 1 && batch <= maxBatch && seq >= 1 && seq <= maxSeq,
+                     "batch (\(batch), \(seq)) exceeds the (\(maxBatch), \(maxSeq)) buffers were sized for")
+        let n = batch * seq, c = config.hiddenSize, vocab = config.vocabSize, eps = Float(config.rmsNormEps)
+        for j in 0..<n {
+            precondition(tokens[j] >= 0 && Int(tokens[j]) < vocab, "token \(tokens[j]) at \(j) is outside the vocabulary of \(vocab)")
+            precondition(targets[j] < Int32(vocab), "target \(targets[j]) at \(j) is outside the vocabulary of \(vocab)")
+        }
+        let seg = ints, positions = ints + n, wanted = ints + 2 * n
+        if let segments { seg.update(from: segments, count: n) } else { seg.update(repeating: 0, count: n) }
+        Llama.positions(segments: seg, batch: batch, seq: seq, into: positions)
+
+        weights.embed(out: b.x, tokens: tokens, rows: n)
+        for l in 0..<config.numHiddenLayers {
+            DecoderLayer.forward(weights.layer(l, scratch: widened), b, rows: n, positions: positions, rope: rope, config: config) {
+                Attention.forward(out: b.attn, probs: probs, q: b.q, k: b.k, v: b.v, segments: seg, batch: batch, seq: seq,
+                                  heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+            }
+        }
+
+        // Only wanted positions go through the final norm and lm_head: m rows, gathered in order.
+        var m = 0
+        for j in 0..<n where targets[j] >= 0 && seg[j] >= 0 {
+            wanted[m] = Int32(j)
+            (gathered + m * c).update(from: b.x + j * c, count: c)
+            m += 1
+        }
+        out.update(repeating: 0, count: n)
+        guard m > 0 else { return }
+        let lnf = b.ln
+        RMSNorm.forward(out: lnf, rstd: b.rstd, inp: gathered, weight: weights.finalNorm, rows: m, channels: c, eps: eps)
+        rowMax.update(repeating: -.infinity, count: m)
+        rowSum.update(repeating: 0, count: m)
+        for v0 in stride(from: 0, to: vocab, by: vocabBlock) {
+            let v1 = min(vocab, v0 + vocabBlock), width = v1 - v0
+            let head = weights.headRows(v0..<v1, scratch: widened)
+            for r0 in stride(from: 0, to: m, by: Self.tileRows) {
+                let rows = min(m, r0 + Self.tileRows) - r0
+                // tile (rows, width) = lnf rows · lm_head[v0..<v1]ᵀ
+                matmul(tile, ldc: width, lnf + r0 * c, lda: c, head, ldb: c, m: rows, n: width, k: c, transB: true)
+                Parallel.forRange(rows, costPerItem: 4 * width) { range in
+                    for r in range {
+                        let row = tile + r * width, g = r0 + r
+                        let blockMax = VectorMath.max(row, count: width)
+                        let shift = Swift.max(blockMax, rowMax[g])
+                        // Σ e^(z − shift) over the blocks so far, rescaled when the running max moves up
+                        rowSum[g] = rowSum[g] * expf(rowMax[g] - shift) + VectorMath.sumExpShifted(row, count: width, by: shift)
+                        rowMax[g] = shift
+                        let target = Int(targets[Int(wanted[g])])
+                        if target >= v0 && target < v1 { picked[g] = row[target - v0] }
+                    }
+                }
+            }
+        }
+        for g in 0..<m { out[Int(wanted[g])] = picked[g] - (rowMax[g] + logf(rowSum[g])) }
+    }
+}
