@@ -194,7 +194,7 @@ struct LatheEvalCommand: ParsableCommand {
             let out = try OutputSink(path: output ?? "-", gzipLevel: OutputSink.wantsGzip(output ?? "-") ? 6 : nil)
             let generationsOut = try generations.map { try OutputSink(path: $0) }
             let plan = JobPlan(requested: runOptions.jobs, refs: refs, evaluator: evaluator,
-                               caches: sets.contains { $0.kind == .prompt || $0.kind == .choice }, maxNewTokens: maxNewTokens)
+                               caches: sets.contains { $0.kind == .prompt || $0.kind == .choice }, maxNewTokens: sampling.maxNewTokens)
             if !runOptions.quiet && refs.count > 1 { printError("lathe-eval: --jobs \(runOptions.jobs): \(plan.description)") }
             var results: [EvalResult] = []
             var next = 0
