@@ -121,7 +121,7 @@ struct Train: ParsableCommand {
     @Option(help: "Passes over the training data, instead of --steps (rounded up to whole steps).")
     var epochs: Double?
 
-    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss.")
+    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss (reward: eval_loss, eval_accuracy and eval_margin over its pairs).")
     var evalData: [String] = []
 
     @Option(help: "Evaluate every this many steps (default 0: only after the last step, when --eval-data is given).")
