@@ -156,8 +156,8 @@ public enum Checkpoint {
     /// classifier loaded as a causal LM is an error: it has no lm_head to generate with.
     public static func loadParameters(from directory: String, head: OutputHead? = .languageModel,
                                       seed: UInt64 = 0) throws -> LlamaParameters {
-        let config = try loadConfig(from: directory)
         let saved = try loadHead(from: directory)
+        let config = try loadConfig(from: directory)
         let wanted = head ?? saved
         if saved != .languageModel && wanted == .languageModel {
             throw IOFailure("\(directory)/\(configFile): a reward model (\(saved.architecture)); a policy needs LlamaForCausalLM. "

@@ -121,7 +121,7 @@ struct Train: ParsableCommand {
     @Option(help: "Passes over the training data, instead of --steps (rounded up to whole steps).")
     var epochs: Double?
 
-    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss (for preference pairs: the objective's loss and eval_rewards/accuracies, eval_rewards/margins, …).")
+    @Option(help: "Held-out data of the same kind; its mean loss per token is logged as eval_loss (preference pairs: the objective's loss and eval_rewards/accuracies, eval_rewards/margins, …; reward: eval_loss, eval_accuracy and eval_margin).")
     var evalData: [String] = []
 
     @Option(help: "Evaluate every this many steps (default 0: only after the last step, when --eval-data is given).")
