@@ -4,7 +4,7 @@ import LatheModel
 import Testing
 
 @Suite("lathe-eval reward and winrate, lathe-pair-prefs --policy, end to end")
-struct RewardCLITests {
+struct RewardEvalCLITests {
     /// A tiny SFT run trained with lathe-train (checkpoints at steps 2 and 4) and two random
     /// reward models on its tokenizer, one with a zero score head (every response scores 0).
     static func setUp() throws -> String {
