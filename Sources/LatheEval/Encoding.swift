@@ -104,7 +104,7 @@ public struct EncodedSet: Sendable {
     public let set: EvalSet
     /// loss: one per conversation; prefs: chosen then rejected for each pair.
     public var sequences: [ScoredSequence] = []
-    /// prefs: the tokens of each of `sequences` whole, as a reward model reads them.
+    /// prefs: each of `sequences` through its response's end of turn, as a reward model reads it.
     public var pairTokens: [[Int32]] = []
     /// ppl: the windows of every document, and for each window its document.
     public var windowDocument: [Int] = []
@@ -150,7 +150,7 @@ public struct EncodedSet: Sendable {
                 for response in [chosen, rejected] {
                     let c = cut(Self.pair(prompt, response, template: settings.template, tokenizer: tokenizer, endOfText: endOfText))
                     sequences.append(ScoredSequence(tokens: c.tokens, labelled: c.labelled))
-                    pairTokens.append(c.tokens)
+                    pairTokens.append(PreferencePair.scored(c))
                 }
             case .document(let text):
                 // Every token is predicted: BOS or end of text stands before the first, as between

@@ -25,11 +25,16 @@ public final class RewardJudge {
 
     public var path: String { checkpoint.ref.path }
 
-    /// The tokens the reward model reads for `response` to `prompt`.
+    /// The tokens the reward model reads for `response` to `prompt`: through the response's
+    /// end of turn, as lathe-train --objective reward scores pairs (`PreferencePair.scored`).
     public func tokens(prompt: Turns, response: Turns) -> [Int32] {
-        let c = EncodedSet.pair(prompt, response, template: template, tokenizer: checkpoint.tokenizer,
+        var c = EncodedSet.pair(prompt, response, template: template, tokenizer: checkpoint.tokenizer,
                                 endOfText: ConversationTokens.endOfTextId(checkpoint.tokenizer))
-        return (checkpoint.bos.map { [$0] } ?? []) + c.tokens
+        if let bos = checkpoint.bos {
+            c.tokens.insert(bos, at: 0)
+            c.labelled.insert(false, at: 0)
+        }
+        return PreferencePair.scored(c)
     }
 
     /// One reward per sequence, in order; sequences longer than the model's positions keep their start.

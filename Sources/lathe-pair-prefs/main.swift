@@ -120,7 +120,7 @@ struct PairPrefs: ParsableCommand {
     static func prompt(_ record: JSONValue, at location: SourceLocation) throws -> (String, String) {
         guard let prompt = record["prompt"]?.string else {
             throw RecordError(location, "expected a prompt record {\"id\", \"prompt\": text} for --policy, found "
-                + (record["prompt"].map { "a \($0.typeName) prompt" } ?? record.object.map { "fields " + $0.map(\.0).joined(separator: ", ") }
+                + (record["prompt"].map { "\"prompt\" as \($0.typeName) (message lists are not read here)" } ?? record.object.map { "fields " + $0.map(\.0).joined(separator: ", ") }
                     ?? record.typeName), reason: "invalid_prompt")
         }
         return (record["id"]?.string ?? record["id"]?.int.map(String.init) ?? location.description, prompt)

@@ -20,10 +20,13 @@ func plainReward(_ params: LlamaParameters, _ tokens: [Int32]) -> Double {
     Double(RewardModel(params: params, maxBatch: 1, maxSeq: tokens.count).forward([tokens])[0])
 }
 
-/// prompt + response as a chatml conversation, the tokens a reward model reads.
+/// prompt + response as a chatml conversation through the response's <|im_end|>, the tokens a
+/// reward model reads (the template's newline after it left out).
 func chatTokens(_ tokenizer: Tokenizer, _ prompt: String, _ response: String) -> [Int32] {
-    ConversationTokens.encode([ChatMessage(role: "user", content: prompt), ChatMessage(role: "assistant", content: response)],
-                              template: .chatml, tokenizer: tokenizer).tokens
+    let tokens = ConversationTokens.encode([ChatMessage(role: "user", content: prompt), ChatMessage(role: "assistant", content: response)],
+                                           template: .chatml, tokenizer: tokenizer).tokens
+    let end = tokens.lastIndex(of: tokenizer.tokenToId("<|im_end|>")!)!
+    return Array(tokens[...end])
 }
 
 private func metric(_ results: [EvalResult], _ task: String, _ name: String) -> EvalResult {
