@@ -16,7 +16,8 @@ CONFIGS=${CONFIGS:-"tiny small"}
 OUT=bench/out/train
 mkdir -p "$OUT"
 
-swift build -c release --product bench-train >/dev/null
+# The test build's flags (as `make test`), so this reuses that build instead of rebuilding without them.
+swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | grep -E "error|Build complete" | tail -3
 BIN=.build/release/bench-train
 
 source bench/torch-venv.sh

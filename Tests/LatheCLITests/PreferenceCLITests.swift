@@ -187,6 +187,32 @@ private enum Planted {
         #expect(skip.status == 0 && skip.stderr.contains("1 dropped (too_long 1)"), "\(skip.stderr)")
     }
 
+    // Held-out pairs survive a resume: their reference log-probabilities come back from the cache the
+    // trainer state names (the starting weights are gone), the resumed run's checkpoint equals an
+    // uninterrupted one's, and without the cache resuming stops naming it.
+    @Test func dpoWithEvalDataResumesBitForBit() throws {
+        let scratch = try setUp("")
+        scratch.file("heldout.jsonl", Planted.pairs(2..<4))
+        let common = ["--eval-data", scratch.path + "/heldout.jsonl", "--eval-every", "2", "--steps", "4", "--seed", "3",
+                      scratch.path + "/pairs.jsonl"]
+        #expect(try dpo(scratch, common + ["--out", scratch.path + "/one"]).status == 0)
+        #expect(try dpo(scratch, common + ["--out", scratch.path + "/two", "--save-every", "2"]).status == 0)
+        try FileManager.default.removeItem(atPath: scratch.path + "/two/checkpoint-4")
+        let resumed = try dpo(scratch, common + ["--out", scratch.path + "/two", "--resume", "--log", scratch.path + "/log.jsonl"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let lines = try scratch.read("log.jsonl").split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        #expect(lines.count == 2 && lines[1]["eval_rewards/accuracies"]?.double != nil, "\(lines)")
+        for file in ["model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
+            let a = FileManager.default.contents(atPath: scratch.path + "/one/checkpoint-4/" + file)
+            let b = FileManager.default.contents(atPath: scratch.path + "/two/checkpoint-4/" + file)
+            #expect(a != nil && a == b, "\(file) differs")
+        }
+        try FileManager.default.removeItem(atPath: scratch.path + "/two/checkpoint-4")
+        try FileManager.default.removeItem(atPath: scratch.path + "/two/ref_logps_eval.bin")
+        let lost = try dpo(scratch, common + ["--out", scratch.path + "/two", "--resume"])
+        #expect(lost.status == 1 && lost.stderr.contains("ref_logps_eval.bin"), "\(lost.stderr)")
+    }
+
     // A reward model (LlamaForSequenceClassification) where a causal LM is needed, as --init or --ref:
     // an error naming its config.json, before any training.
     @Test func aRewardModelGivenForTheLanguageModelIsRefused() throws {
