@@ -70,4 +70,62 @@ struct LowercaseShare: RewardFunction {
         #expect(last > first + 0.3)
         #expect(kls.allSatisfy { $0 >= 0 && $0 < log(10) })
     }
+
+    // A prompt that leaves no room for --max-new-tokens, and records that hold no usable prompt: each stops
+    // the run naming file:line, or with --on-error skip is counted under its reason.
+    @Test func unusablePromptsStopWithTheirLine() throws {
+        let tokenizer = try byteTokenizer()
+        for (line, reason) in [(#"{"id":"long","prompt":"\#(String(repeating: "x", count: 30))"}"#, "prompt_too_long"),
+                               (#"{"id":"none","text":"Hi"}"#, "invalid_prompt"),
+                               (#"{"id":"answered","prompt":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Yo"}]}"#, "invalid_prompt"),
+                               (#"{"id":"bad","prompt":[{"role":"robot","content":"Hi"}]}"#, "invalid_conversation")] {
+            let path = writeLines([#"{"id":"ok","prompt":"Hi"}"#, line])
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                _ = try PromptData(paths: [path], tokenizer: tokenizer, template: .chatml, maxPromptTokens: 40)
+                Issue.record("\(reason): accepted")
+            } catch let error as RecordError {
+                #expect(error.reason == reason && "\(error)".contains(":2:"), "\(error)")
+            }
+            let skipped = try PromptData(paths: [path], tokenizer: tokenizer, template: .chatml, maxPromptTokens: 40, onError: .skip)
+            #expect(skipped.count == 1 && skipped.stats.dropped[reason] == 1)
+        }
+        // Preference records serve as prompts; the message-list form keeps its turns.
+        let path = writeLines([#"{"id":"p","prompt":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"chosen":"a","rejected":"b"}"#])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let data = try PromptData(paths: [path], tokenizer: tokenizer, template: .chatml, maxPromptTokens: 60)
+        #expect(data.prompts[0].messages.map(\.role) == ["system", "user"])
+    }
+
+    // Rollouts are seeded by the step, so a run saved at step 2 and resumed from its checkpoint (weights,
+    // optimizer moments, data cursor) ends with the same weights as one that never stopped.
+    @Test func aResumedRunMatchesAnUninterruptedOne() throws {
+        let data = try Self.prompts(3)
+        let directory = NSTemporaryDirectory() + "lathe-grpo-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var settings = Self.settings(steps: 4, lr: 3e-3)
+        settings.batchSize = 2
+        settings.outDirectory = directory
+        var grpo = GRPOSettings()
+        grpo.groupSize = 3
+        grpo.maxNewTokens = 5
+        grpo.temperature = 0.8
+        func trainer(_ model: Llama, _ state: TrainerState? = nil) throws -> GRPOTrainer {
+            GRPOTrainer(model: model, reference: nil, tokenizer: try byteTokenizer(), data: data, reward: LowercaseShare(), endOfTurn: 2,
+                        settings: settings, grpo: grpo, seqLen: 48, resumeFrom: state)
+        }
+        let whole = try trainer(DPOTests.tinyModel(seed: 9, rows: 3, seq: 48))
+        for _ in 0..<4 { _ = try whole.trainStep() }
+        let first = try trainer(DPOTests.tinyModel(seed: 9, rows: 3, seq: 48))
+        for _ in 0..<2 { _ = try first.trainStep() }
+        let path = try first.saveCheckpoint()
+        let state = try TrainerState(contentsOf: path)
+        #expect(state.objective == "grpo" && state.step == 2)
+        let resumed = try trainer(Llama(params: try Checkpoint.loadParameters(from: path), maxBatch: 3, maxSeq: 48), state)
+        try resumed.optimizer.load(from: path)
+        for _ in 0..<2 { _ = try resumed.trainStep() }
+        #expect(resumed.step == 4 && resumed.tokensSeen == whole.tokensSeen)
+        let a = whole.model.params.arena, b = resumed.model.params.arena
+        #expect((0..<a.count).allSatisfy { a.base[$0] == b.base[$0] })
+    }
 }
