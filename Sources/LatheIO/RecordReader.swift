@@ -5,14 +5,30 @@ public enum RecordReader {
     public static func read(paths: [String], maxLineBytes: Int = LineBatcher.defaultMaxLineBytes, onError: OnError,
                             rejects: OutputSink?, stats: inout RunStats,
                             _ body: (JSONValue, SourceLocation) throws -> Void) throws {
+        try read(paths: paths, maxLineBytes: maxLineBytes, onError: onError, rejects: rejects, stats: &stats, jobs: 1,
+                 prepare: { record, _ in record }, { record, location in try body(record, location) })
+    }
+
+    /// `read` with a per-record `prepare` step (tokenising, say) run on `jobs` threads a line batch
+    /// at a time. `body` still sees every record in input order on the calling thread, and a
+    /// `RecordError` thrown by either step keeps the contract for that record.
+    public static func read<Prepared>(paths: [String], maxLineBytes: Int = LineBatcher.defaultMaxLineBytes, onError: OnError,
+                                      rejects: OutputSink?, stats: inout RunStats, jobs: Int,
+                                      prepare: @escaping @Sendable (JSONValue, SourceLocation) throws -> Prepared,
+                                      _ body: (Prepared, SourceLocation) throws -> Void) throws {
         for path in paths.isEmpty ? ["-"] : paths {
             let batcher = LineBatcher(source: try ByteSource(path: path), maxLineBytes: maxLineBytes)
-            while let batch = try batcher.next() {
+            try orderedParallelMap(jobs: jobs, produce: { try batcher.next() }, transform: { batch in
+                let prepared = (0..<batch.count).map { i in
+                    Result { () throws -> Prepared in try prepare(try batch.parseLine(i), batch.location(i)) }
+                }
+                return (batch, prepared)
+            }, consume: { (batch: LineBatch, prepared: [Result<Prepared, Error>]) in
                 for i in 0..<batch.count {
                     stats.recordsIn += 1
                     stats.bytesIn += batch.ends[i] - batch.starts[i] + 1
                     do {
-                        try body(try batch.parseLine(i), batch.location(i))
+                        try body(try prepared[i].get(), batch.location(i))
                         stats.recordsOut += 1
                     } catch let error as RecordError {
                         guard onError == .skip else { throw error }
@@ -22,7 +38,7 @@ public enum RecordReader {
                         try rejects?.write(RecordSink.rejectRecord(record, reason: error.reason, detail: .string(error.description)))
                     }
                 }
-            }
+            })
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import LatheIO
 
-/// A checkpoint directory in the Hugging Face layout: `config.json` (LlamaForCausalLM),
+/// A checkpoint directory in the Hugging Face layout: `config.json` (LlamaForCausalLM, or
+/// LlamaForSequenceClassification for a reward/value model),
 /// `model.safetensors` with HF tensor names, and whatever else the caller adds (tokenizer
 /// files, generation config, trainer state), written to a temporary directory beside the
 /// target and renamed into place, so a crash never leaves half a checkpoint.
@@ -48,17 +49,30 @@ public enum Checkpoint {
         if let old { try? manager.removeItem(atPath: old) }
     }
 
-    /// `config.json` as `transformers` writes it for LlamaForCausalLM, keys sorted.
-    public static func configJSON(_ config: LlamaConfig, bosTokenId: Int32?, eosTokenId: Int32?) throws -> [UInt8] {
+    /// `config.json` as `transformers` writes it for LlamaForCausalLM, or for
+    /// LlamaForSequenceClassification with a score head: its labels (`num_labels`, `id2label`,
+    /// `label2id` as transformers names one label) and `pad_token_id`, which transformers needs
+    /// to find each row's last token. Keys sorted.
+    public static func configJSON(_ config: LlamaConfig, head: OutputHead = .languageModel, bosTokenId: Int32?,
+                                  eosTokenId: Int32?, padTokenId: Int32? = nil) throws -> [UInt8] {
         let encoded = try JSONParser.parse(Array(try JSONEncoder().encode(config)))
         var fields: [(String, JSONValue)] = Array(encoded.object ?? JSONObject())
         fields += [
-            ("architectures", ["LlamaForCausalLM"]), ("torch_dtype", "float32"),
+            ("architectures", [.string(head.architecture)]), ("torch_dtype", "float32"),
             ("attention_bias", false), ("attention_dropout", 0), ("mlp_bias", false), ("pretraining_tp", 1),
             ("rope_scaling", nil), ("use_cache", true), ("head_dim", .number(JSONNumber(config.headDim))),
             ("bos_token_id", bosTokenId.map { .number(JSONNumber(Int($0))) } ?? .null),
             ("eos_token_id", eosTokenId.map { .number(JSONNumber(Int($0))) } ?? .null),
         ]
+        if case .score(let labels) = head {
+            let names = (0..<labels).map { "LABEL_\($0)" }
+            fields += [
+                ("num_labels", .number(JSONNumber(labels))),
+                ("id2label", .object(JSONObject(names.enumerated().map { ("\($0.offset)", .string($0.element)) }))),
+                ("label2id", .object(JSONObject(names.enumerated().map { ($0.element, .number(JSONNumber($0.offset))) }))),
+                ("pad_token_id", padTokenId.map { .number(JSONNumber(Int($0))) } ?? .null),
+            ]
+        }
         return prettyJSON(JSONObject(fields.sorted { $0.0 < $1.0 }))
     }
 
@@ -84,7 +98,8 @@ public enum Checkpoint {
         return out
     }
 
-    /// `model.safetensors` for `params`: every tensor under its HF name, F32; none for lm_head when tied.
+    /// `model.safetensors` for `params`: every tensor under its HF name, F32; none for lm_head when tied
+    /// (a score head writes `score.weight` and no lm_head).
     public static func weightsFile(_ params: LlamaParameters) -> File {
         File(name: weightsFile) { path in
             try SafetensorsFile.write(tensors(of: params), metadata: ["format": "pt"], to: path)
@@ -100,6 +115,20 @@ public enum Checkpoint {
     }
 
     // MARK: loading
+
+    /// The head `directory/config.json` declares: a score head for LlamaForSequenceClassification
+    /// (num_labels, else id2label's size, else transformers' default of 2), else the language-model head.
+    public static func loadHead(from directory: String) throws -> OutputHead {
+        let path = directory + "/" + configFile
+        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONParser.parse(Array(data)) else {
+            throw IOFailure("\(path): cannot read as JSON; a checkpoint directory needs config.json and model.safetensors")
+        }
+        let architectures = json["architectures"]?.array?.compactMap(\.string) ?? []
+        guard architectures.contains(OutputHead.scalar.architecture) else { return .languageModel }
+        let labels = json["num_labels"]?.int ?? json["id2label"]?.object?.count ?? 2
+        guard labels >= 1 else { throw IOFailure("\(path): num_labels is \(labels); a score head needs at least one") }
+        return .score(labels: labels)
+    }
 
     /// The model shape in `directory/config.json`.
     public static func loadConfig(from directory: String) throws -> LlamaConfig {
@@ -118,21 +147,45 @@ public enum Checkpoint {
         return config
     }
 
-    /// The weights of `directory` (config.json + model.safetensors, F32, F16 or BF16), or an
-    /// error naming the tensor that is missing or mis-shaped and the file.
-    public static func loadParameters(from directory: String) throws -> LlamaParameters {
+    /// The weights of `directory` (config.json + model.safetensors, F32, F16 or BF16) with the
+    /// `head` the caller needs (nil: the checkpoint's own), or an error naming the tensor that is
+    /// missing or mis-shaped and the file.
+    ///
+    /// A causal LM loaded with a score head keeps its trunk, drops lm_head and starts `score.weight`
+    /// at normal(0, 1/C) drawn from `seed` (reward training from an SFT model). A sequence
+    /// classifier loaded as a causal LM is an error: it has no lm_head to generate with.
+    public static func loadParameters(from directory: String, head: OutputHead? = .languageModel,
+                                      seed: UInt64 = 0) throws -> LlamaParameters {
         let config = try loadConfig(from: directory)
-        let params = LlamaParameters(zerosFor: config)
-        try load(params, from: directory + "/" + weightsFile)
+        let saved = try loadHead(from: directory)
+        let wanted = head ?? saved
+        if saved != .languageModel && wanted == .languageModel {
+            throw IOFailure("\(directory)/\(configFile): a reward model (\(saved.architecture)); a policy needs LlamaForCausalLM. "
+                + "Give a causal-LM checkpoint (e.g. the SFT model) here")
+        }
+        if saved != .languageModel && saved != wanted {
+            throw IOFailure("\(directory)/\(configFile): a score head of \(saved) where \(wanted) is needed")
+        }
+        let params = LlamaParameters(zerosFor: config, head: wanted)
+        if saved == wanted {
+            try load(params, from: directory + "/" + weightsFile)
+        } else {
+            try load(params, from: directory + "/" + weightsFile, except: ["score.weight"])
+            var rng = SplitMix64(seed: seed)
+            let score = params["score.weight"], std = 1 / Double(config.hiddenSize).squareRoot()
+            for j in score.indices { score[j] = Float(rng.nextGaussian() * std) }
+        }
         return params
     }
 
     /// Fills `params` from a safetensors file holding `prefix + HF name` for each tensor.
     /// Tensors the model does not use are an error (a config that does not match the weights),
-    /// except rotary tables older checkpoints carry and lm_head when embeddings are tied.
-    public static func load(_ params: LlamaParameters, from path: String, prefix: String = "") throws {
+    /// except rotary tables older checkpoints carry and lm_head (tied embeddings, or a score head
+    /// replacing it). Views named in `skipped` are left as they are.
+    public static func load(_ params: LlamaParameters, from path: String, prefix: String = "",
+                            except skipped: Set<String> = []) throws {
         let file = try SafetensorsFile(contentsOf: path)
-        for view in params.views {
+        for view in params.views where !skipped.contains(view.name) {
             let name = prefix + view.name
             guard let entry = file.entries[name] else {
                 throw IOFailure("\(path): tensor \(name) is missing (config.json asks for \(params.config.numHiddenLayers) layers"

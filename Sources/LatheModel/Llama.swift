@@ -3,10 +3,11 @@ import LatheTensor
 // The Llama decoder, read top to bottom like nanoGPT's model.py:
 //   x = embed(tokens)
 //   for each layer:  x = x + attention(rmsnorm1(x));  x = x + mlp(rmsnorm2(x))
-//   logits = lm_head(rmsnorm(x))
+//   logits = lm_head(rmsnorm(x))      or, with a score head,   scores = score(rmsnorm(x))
 // with every step's backward beside it, walking the same layers in reverse.
 // Shapes: B batch rows, T positions, C hidden size, NH query heads and NKV kv heads of hs
-// dimensions, I the MLP width, V the vocabulary; N = B·T.
+// dimensions, I the MLP width, V the vocabulary, O the head's outputs (V, or a score head's
+// labels); N = B·T.
 // Loading, saving and optimising live elsewhere (LatheTrain); this file is only the model.
 
 /// A Llama-family decoder ready to train: parameters, their gradients, and activations
@@ -41,7 +42,7 @@ public final class Llama: @unchecked Sendable {
         let residual: UnsafeMutablePointer<Float>   // (B,T,C) rounded copy of d.residual
         let bytes: Int
         init(model: Llama) {
-            weights = LlamaParameters(zerosFor: model.config)
+            weights = LlamaParameters(zerosFor: model.config, head: model.params.head)
             let n = model.acts.maxBatch * model.acts.maxSeq * model.config.hiddenSize
             residual = .allocate(capacity: n)
             residual.initialize(repeating: 0, count: n)
@@ -66,8 +67,8 @@ public final class Llama: @unchecked Sendable {
     public init(params: LlamaParameters, maxBatch: Int, maxSeq: Int) {
         config = params.config
         self.params = params
-        grads = LlamaParameters(zerosFor: config)
-        acts = LlamaActivations(config: config, maxBatch: maxBatch, maxSeq: maxSeq)
+        grads = LlamaParameters(zerosFor: config, head: params.head)
+        acts = LlamaActivations(config: config, maxBatch: maxBatch, maxSeq: maxSeq, outputs: params.outputs)
         rope = RoPE(headDim: config.headDim, maxPositions: max(config.maxPositionEmbeddings, maxSeq), theta: config.ropeTheta)
     }
 
@@ -159,7 +160,8 @@ public final class Llama: @unchecked Sendable {
 
     // MARK: the whole model
 
-    /// Runs the model on tokens (B,T), leaving logits (B,T,V) in `acts.logits`.
+    /// Runs the model on tokens (B,T), leaving the head's outputs (B,T,O) in `acts.logits`:
+    /// logits (B,T,V), or a score head's values (B,T,labels).
     ///
     /// `segments` (B,T) packs several documents into a row: positions attend only within their
     /// own segment id, and a negative id marks padding (attends to nothing). Nil: one document
@@ -171,7 +173,7 @@ public final class Llama: @unchecked Sendable {
                      "batch (\(batch), \(seq)) exceeds the (\(acts.maxBatch), \(acts.maxSeq)) activations were sized for")
         self.batch = batch
         self.seq = seq
-        let c = config.hiddenSize, v = config.vocabSize
+        let c = config.hiddenSize, v = config.vocabSize, o = params.outputs
         for j in 0..<n {
             precondition(tokens[j] >= 0 && Int(tokens[j]) < v, "token \(tokens[j]) at \(j) is outside the vocabulary of \(v)")
         }
@@ -199,7 +201,7 @@ public final class Llama: @unchecked Sendable {
         RMSNorm.forward(out: acts.lnf, rstd: acts.rstdf, inp: acts.output, weight: params.norm, rows: n, channels: c,
                         eps: Float(config.rmsNormEps))
         roundInput(acts.lnf, n * c)
-        Linear.forward(out: acts.logits, inp: acts.lnf, weight: weights.lmHead, rows: n, inDim: c, outDim: v)
+        Linear.forward(out: acts.logits, inp: acts.lnf, weight: weights.output, rows: n, inDim: c, outDim: o)
     }
 
     /// Cross-entropy of the last forward's logits against targets (B,T), counting position i with
@@ -209,6 +211,7 @@ public final class Llama: @unchecked Sendable {
     @discardableResult
     public func crossEntropy(targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>? = nil,
                              gradientScale: Float? = nil) -> (loss: Float, weight: Float) {
+        precondition(params.head == .languageModel, "cross-entropy needs a language-model head, not \(params.head)")
         let v = config.vocabSize
         let result = CrossEntropy.forward(losses: acts.losses, logits: acts.logits, targets: targets, mask: mask,
                                           rows: n, vocab: v)
@@ -219,14 +222,14 @@ public final class Llama: @unchecked Sendable {
         return result
     }
 
-    /// Adds ∂L/∂parameters into `grads`, given ∂L/∂logits in `acts.logitsGrad` for the last forward
-    /// (with bf16 products, `acts.logitsGrad` is rounded in place first).
+    /// Adds ∂L/∂parameters into `grads`, given ∂L/∂outputs (B,T,O) in `acts.logitsGrad` for the last
+    /// forward (with bf16 products, `acts.logitsGrad` is rounded in place first).
     public func backward() {
-        let c = config.hiddenSize, v = config.vocabSize
+        let c = config.hiddenSize, v = params.outputs
         let d = acts.scratch, weights = matrices
         zero(d.normed, n * c)
         roundInput(acts.logitsGrad, n * v)
-        Linear.backward(dinp: d.normed, dweight: grads.lmHead, dout: acts.logitsGrad, inp: acts.lnf, weight: weights.lmHead,
+        Linear.backward(dinp: d.normed, dweight: grads.output, dout: acts.logitsGrad, inp: acts.lnf, weight: weights.output,
                         rows: n, inDim: c, outDim: v)
         zero(d.residual, n * c)
         RMSNorm.backward(dinp: d.residual, dweight: grads.norm, dout: d.normed, inp: acts.output, weight: params.norm,
@@ -256,10 +259,11 @@ public final class Llama: @unchecked Sendable {
     /// Flops of one forward and backward over `tokens` positions in rows of `seq`: 6 per weight
     /// of every matrix product (the embedding lookup is free, lm_head is not) plus attention's
     /// 12·T·NH·hs per token per layer (the kernel computes full T×T products, masked half included).
+    /// The head is lm_head (V·C weights) or a score head (labels·C).
     public func trainingFlops(tokens: Int, seq: Int) -> Double {
         let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim
         let perLayer = 2 * c * qd + 2 * c * config.kvDim + 3 * c * config.intermediateSize
-        let weights = config.numHiddenLayers * perLayer + config.vocabSize * c
+        let weights = config.numHiddenLayers * perLayer + params.outputs * c
         let attention = 12 * config.numHiddenLayers * seq * qd
         return Double(tokens) * (6 * Double(weights) + Double(attention))
     }

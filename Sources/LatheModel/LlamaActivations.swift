@@ -43,8 +43,8 @@ public final class LlamaActivations: @unchecked Sendable {
     public let output: UnsafeMutablePointer<Float>    // (B,T,C) residual stream after the last layer
     public let lnf: UnsafeMutablePointer<Float>       // (B,T,C)
     public let rstdf: UnsafeMutablePointer<Float>     // (B,T)
-    public let logits: UnsafeMutablePointer<Float>    // (B,T,V)
-    /// (B,T,V) ∂loss/∂logits, written by an objective before backward.
+    public let logits: UnsafeMutablePointer<Float>    // (B,T,O) logits (O = V), or a score head's values
+    /// (B,T,O) ∂loss/∂logits, written by an objective before backward.
     public let logitsGrad: UnsafeMutablePointer<Float>
     public let losses: UnsafeMutablePointer<Float>    // (B,T) per-position cross-entropy, 0 where not counted
     public let scratch: BackwardScratch
@@ -53,12 +53,13 @@ public final class LlamaActivations: @unchecked Sendable {
     public let segments: UnsafeMutablePointer<Int32>
     public let positions: UnsafeMutablePointer<Int32>
 
-    public init(config: LlamaConfig, maxBatch: Int, maxSeq: Int) {
+    /// `outputs` is O, the head's values per position: V (nil) or a score head's labels.
+    public init(config: LlamaConfig, maxBatch: Int, maxSeq: Int, outputs: Int? = nil) {
         self.maxBatch = maxBatch
         self.maxSeq = maxSeq
         let n = maxBatch * maxSeq, c = config.hiddenSize, i = config.intermediateSize
         let qDim = config.numAttentionHeads * config.headDim, kv = config.kvDim
-        let square = maxBatch * config.numAttentionHeads * maxSeq * maxSeq
+        let square = maxBatch * config.numAttentionHeads * maxSeq * maxSeq, o = outputs ?? config.vocabSize
         var layout = ArenaLayout()
         for l in 0..<config.numHiddenLayers {
             for (name, count) in [("input", n * c), ("ln1", n * c), ("rstd1", n), ("q", n * qDim), ("k", n * kv),
@@ -67,8 +68,8 @@ public final class LlamaActivations: @unchecked Sendable {
                 layout.add("layers.\(l).\(name)", [count])
             }
         }
-        for (name, count) in [("output", n * c), ("lnf", n * c), ("rstdf", n), ("logits", n * config.vocabSize),
-                              ("logitsGrad", n * config.vocabSize), ("losses", n),
+        for (name, count) in [("output", n * c), ("lnf", n * c), ("rstdf", n), ("logits", n * o),
+                              ("logitsGrad", n * o), ("losses", n),
                               ("d.residual", n * c), ("d.normed", n * c), ("d.q", n * qDim), ("d.k", n * kv), ("d.v", n * kv),
                               ("d.attn", n * qDim), ("d.scores", square), ("d.gate", n * i), ("d.up", n * i),
                               ("d.hidden", n * i)] {

@@ -14,20 +14,53 @@ public struct LayerWeights: @unchecked Sendable {
     public let postNorm: UnsafeMutablePointer<Float>   // (C)
 }
 
+/// What the final norm's output feeds: the language-model head (`LlamaForCausalLM`, V logits
+/// per position) or a score head (`LlamaForSequenceClassification`, `labels` values per
+/// position, no bias; a reward or value model has one label).
+public enum OutputHead: Equatable, Sendable {
+    case languageModel
+    case score(labels: Int)
+
+    /// The reward/value head: one scalar per position.
+    public static let scalar = OutputHead.score(labels: 1)
+
+    /// The HF `architectures` entry of a checkpoint with this head.
+    public var architecture: String {
+        self == .languageModel ? "LlamaForCausalLM" : "LlamaForSequenceClassification"
+    }
+}
+
 /// Every parameter of a Llama model carved from one allocation, each view named as in a
 /// Hugging Face checkpoint (`model.layers.3.mlp.up_proj.weight`). The gradients are a second
 /// instance with the same layout, so parameter i and its gradient share an offset.
 public final class LlamaParameters: @unchecked Sendable {
     public let config: LlamaConfig
+    public let head: OutputHead
     public let arena: Arena
     public let embed: UnsafeMutablePointer<Float>      // (V, C)
     public let layers: [LayerWeights]
     public let norm: UnsafeMutablePointer<Float>       // (C)
-    /// (V, C); the embedding table itself when word embeddings are tied.
-    public let lmHead: UnsafeMutablePointer<Float>
+    /// (outputs, C), what the final norm's output is multiplied by: lm_head (V, C), the
+    /// embedding table itself when word embeddings are tied, or score (labels, C).
+    public let output: UnsafeMutablePointer<Float>
+    /// (V, C) the language-model head; only a causal LM has one.
+    public var lmHead: UnsafeMutablePointer<Float> {
+        precondition(head == .languageModel, "a \(head.architecture) has no lm_head")
+        return output
+    }
+    /// Values per position: V for a causal LM, the labels of a score head.
+    public var outputs: Int { Self.outputs(config, head) }
 
-    /// HF tensor names and shapes in checkpoint order; `lm_head.weight` only when untied.
-    public static func layout(_ config: LlamaConfig) -> ArenaLayout {
+    static func outputs(_ config: LlamaConfig, _ head: OutputHead) -> Int {
+        switch head {
+        case .languageModel: return config.vocabSize
+        case .score(let labels): return labels
+        }
+    }
+
+    /// HF tensor names and shapes in checkpoint order; `lm_head.weight` only when untied,
+    /// `score.weight` (and no lm_head, tied or not) for a score head.
+    public static func layout(_ config: LlamaConfig, head: OutputHead = .languageModel) -> ArenaLayout {
         let c = config.hiddenSize, i = config.intermediateSize, q = config.numAttentionHeads * config.headDim
         var layout = ArenaLayout()
         layout.add("model.embed_tokens.weight", [config.vocabSize, c])
@@ -44,15 +77,20 @@ public final class LlamaParameters: @unchecked Sendable {
             layout.add(p + "post_attention_layernorm.weight", [c])
         }
         layout.add("model.norm.weight", [c])
-        if !config.tieWordEmbeddings { layout.add("lm_head.weight", [config.vocabSize, c]) }
+        switch head {
+        case .languageModel: if !config.tieWordEmbeddings { layout.add("lm_head.weight", [config.vocabSize, c]) }
+        case .score(let labels): layout.add("score.weight", [labels, c])
+        }
         return layout
     }
 
     /// All zeros: the form gradients take, and parameters about to be loaded from a checkpoint.
-    public init(zerosFor config: LlamaConfig) {
+    public init(zerosFor config: LlamaConfig, head: OutputHead = .languageModel) {
         precondition(config.problems.isEmpty, "invalid Llama config: \(config.problems.joined(separator: "; "))")
+        if case .score(let labels) = head { precondition(labels >= 1, "a score head needs at least one label") }
         self.config = config
-        arena = Arena(Self.layout(config))
+        self.head = head
+        arena = Arena(Self.layout(config, head: head))
         let arena = arena
         func named(_ name: String) -> UnsafeMutablePointer<Float> { arena[name].baseAddress! }
         embed = named("model.embed_tokens.weight")
@@ -65,13 +103,16 @@ public final class LlamaParameters: @unchecked Sendable {
                                 postNorm: named(p + "post_attention_layernorm.weight"))
         }
         norm = named("model.norm.weight")
-        lmHead = config.tieWordEmbeddings ? embed : named("lm_head.weight")
+        switch head {
+        case .languageModel: output = config.tieWordEmbeddings ? embed : named("lm_head.weight")
+        case .score: output = named("score.weight")
+        }
     }
 
     /// Hugging Face's initialisation: every matrix normal(0, initializer_range), norms 1,
     /// drawn tensor by tensor in checkpoint order from one SplitMix64 stream.
-    public convenience init(config: LlamaConfig, seed: UInt64) {
-        self.init(zerosFor: config)
+    public convenience init(config: LlamaConfig, seed: UInt64, head: OutputHead = .languageModel) {
+        self.init(zerosFor: config, head: head)
         var rng = SplitMix64(seed: seed)
         for view in arena.views {
             let values = arena.pointer(view)

@@ -29,6 +29,8 @@ public struct DataSettings: Sendable {
     public var template = ChatTemplate.chatml
     public var maxLineBytes = LineBatcher.defaultMaxLineBytes
     public var onError = OnError.fail
+    /// Threads that tokenise (records still join the data in input order).
+    public var jobs = 1
 
     public init(objective: Objective, seqLen: Int) {
         self.objective = objective
@@ -65,11 +67,18 @@ public final class TrainingData: @unchecked Sendable {
         if settings.objective == .sft { try Self.checkMarkers(of: settings.template, tokenizer: tokenizer) }
         var stats = RunStats()
         try RecordReader.read(paths: paths, maxLineBytes: settings.maxLineBytes, onError: settings.onError, rejects: rejects,
-                              stats: &stats) { record, location in
-            let name = record["id"]?.string ?? location.description
-            switch settings.objective {
-            case .pretrain: try addDocument(record, name: name, at: location, tokenizer: tokenizer, endOfText: endOfText)
-            case .sft: try addConversation(record, name: name, at: location, tokenizer: tokenizer)
+                              stats: &stats, jobs: settings.jobs, prepare: { [settings] record, location in
+            try Self.tokenise(record, at: location, settings: settings, tokenizer: tokenizer)
+        }) { piece, location in
+            switch piece {
+            case .document(let tokens, let name):
+                documentStarts.append(stream.count)
+                names.append(name)
+                stream += tokens
+                stream.append(endOfText)
+                labelledTokens = stream.count - 1
+            case .conversation(let tokens, let labelled, let name):
+                try addConversation(tokens, labelled, name: name, at: location)
             }
         }
         self.stats = stats
@@ -96,30 +105,35 @@ public final class TrainingData: @unchecked Sendable {
         throw IOFailure("the tokenizer has no end-of-text token (<|endoftext|>, <|end_of_text|> or </s>) to join documents with")
     }
 
-    // MARK: pretrain
+    /// A record tokenised, before it joins the data (this part runs on several threads).
+    enum Piece {
+        case document(tokens: [Int32], name: String)
+        case conversation(tokens: [Int32], labelled: [Bool], name: String)
+    }
 
-    private func addDocument(_ record: JSONValue, name: String, at location: SourceLocation, tokenizer: Tokenizer,
-                             endOfText: Int32) throws {
-        guard let text = record["text"]?.string else {
-            throw RecordError(location, "expected a document record with a string \"text\", found \(record["text"]?.typeName ?? "no text field")"
-                + (record["messages"] != nil ? "; conversations train with --objective sft" : ""), reason: "missing_text")
+    static func tokenise(_ record: JSONValue, at location: SourceLocation, settings: DataSettings, tokenizer: Tokenizer) throws -> Piece {
+        let name = record["id"]?.string ?? location.description
+        switch settings.objective {
+        case .pretrain:
+            guard let text = record["text"]?.string else {
+                throw RecordError(location, "expected a document record with a string \"text\", found \(record["text"]?.typeName ?? "no text field")"
+                    + (record["messages"] != nil ? "; conversations train with --objective sft" : ""), reason: "missing_text")
+            }
+            return .document(tokens: tokenizer.encode(text, addSpecialTokens: false), name: name)
+        case .sft:
+            let messages = try messages(of: record, at: location)
+            guard messages.contains(where: { $0.role == "assistant" }) else {
+                throw RecordError(location, "the conversation has no assistant turn, so nothing to learn from", reason: "no_assistant_turn")
+            }
+            let encoded = ConversationTokens.encode(messages, template: settings.template, tokenizer: tokenizer)
+            return .conversation(tokens: encoded.tokens, labelled: encoded.labelled, name: name)
         }
-        documentStarts.append(stream.count)
-        names.append(name)
-        tokenizer.encode(text, addSpecialTokens: false, into: &stream)
-        stream.append(endOfText)
-        labelledTokens = stream.count - 1
     }
 
     // MARK: sft
 
-    private func addConversation(_ record: JSONValue, name: String, at location: SourceLocation, tokenizer: Tokenizer) throws {
-        let messages = try Self.messages(of: record, at: location)
-        guard messages.contains(where: { $0.role == "assistant" }) else {
-            throw RecordError(location, "the conversation has no assistant turn, so nothing to learn from", reason: "no_assistant_turn")
-        }
-        let encoded = ConversationTokens.encode(messages, template: settings.template, tokenizer: tokenizer)
-        var (tokens, labelled) = (encoded.tokens, encoded.labelled)
+    private func addConversation(_ tokens: [Int32], _ labelled: [Bool], name: String, at location: SourceLocation) throws {
+        var (tokens, labelled) = (tokens, labelled)
         if tokens.count > settings.seqLen + 1 {
             truncated += 1
             tokens.removeLast(tokens.count - settings.seqLen - 1)

@@ -199,6 +199,7 @@ struct Train: ParsableCommand {
         dataSettings.packing = packing
         dataSettings.template = chatTemplate
         dataSettings.onError = runOptions.onError
+        dataSettings.jobs = runOptions.jobs
         let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
         let started = Date()
         let data = try TrainingData(paths: inputs, tokenizer: tokenizer, settings: dataSettings, rejects: rejects)

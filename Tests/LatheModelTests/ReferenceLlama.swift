@@ -15,6 +15,7 @@ struct ReferenceLlama {
         })
     }
 
+    /// (B,T,V) logits, or (B,T,labels) scores when the weights have a score head.
     func logits(tokens: [Int32], segments: [Int32], positions: [Int32], batch b: Int, seq t: Int) -> [Double] {
         let c = config.hiddenSize, i = config.intermediateSize, nh = config.numAttentionHeads
         let nkv = config.numKeyValueHeads, hs = config.headDim, n = b * t, eps = config.rmsNormEps
@@ -41,6 +42,9 @@ struct ReferenceLlama {
             let gated = SwiGLU.Reference.forward(gate: linear(h2, p + "mlp.gate_proj.weight", c, i),
                                                  up: linear(h2, p + "mlp.up_proj.weight", c, i))
             x = zip(x, linear(gated, p + "mlp.down_proj.weight", i, c)).map(+)
+        }
+        if let score = weights["score.weight"] {
+            return linear(norm(x, "model.norm.weight"), "score.weight", c, score.count / c)
         }
         let head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
         return linear(norm(x, "model.norm.weight"), head, c, config.vocabSize)

@@ -41,6 +41,37 @@ func writeLines(_ lines: [String]) -> String {
         #expect(data.labelledTokens == 8)
     }
 
+    // Tokenising on two threads, over several line batches (the reader hands out 1 MiB at a time),
+    // gives the data one thread gives, the same drops counted at the same lines included.
+    @Test func tokenisingInParallelKeepsOrderAndDrops() throws {
+        var lines: [String] = []
+        for i in 0..<4000 {
+            let words = (0..<(60 + i % 120)).map { "w\(($0 * 7 + i) % 101)" }.joined(separator: " ")
+            switch i % 500 {
+            case 17: lines.append(#"{"id":"bad\#(i)","messages":[{"role":"user","content":"no answer"}]}"#)
+            case 250: lines.append("{not json")
+            default:
+                lines.append(#"{"id":"c\#(i)","messages":[{"role":"user","content":"q\#(i)"},{"role":"assistant","content":"\#(words)"}]}"#)
+            }
+        }
+        let path = writeLines(lines)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0) > 2 << 20)
+        let tokenizer = try byteTokenizer()
+        func load(jobs: Int) throws -> TrainingData {
+            var settings = DataSettings(objective: .sft, seqLen: 128)
+            settings.onError = .skip
+            settings.jobs = jobs
+            return try TrainingData(paths: [path], tokenizer: tokenizer, settings: settings)
+        }
+        let one = try load(jobs: 1), two = try load(jobs: 2)
+        #expect(one.count == 4000 - 16 && two.count == one.count)
+        #expect(two.stats.dropped == ["no_assistant_turn": 8, "invalid_json": 8] && two.stats.dropped == one.stats.dropped)
+        #expect(one.truncated > 0 && two.truncated == one.truncated && two.labelledTokens == one.labelledTokens)
+        for i in stride(from: 0, to: one.count, by: 97) { #expect(one.example(i) == two.example(i), "example \(i)") }
+        #expect(one.example(one.count - 1) == two.example(two.count - 1))
+    }
+
     @Test func conversationsWithNothingToLearnAreNamed() throws {
         let path = writeLines([
             #"{"id":"ok","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Yo"}]}"#,
