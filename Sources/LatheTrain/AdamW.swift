@@ -14,10 +14,10 @@ public final class AdamW: @unchecked Sendable {
     public let m: LlamaParameters
     public let v: LlamaParameters
 
-    public init(config: LlamaConfig, weightDecay: Float) {
+    public init(config: LlamaConfig, head: OutputHead = .languageModel, weightDecay: Float) {
         self.weightDecay = weightDecay
-        m = LlamaParameters(zerosFor: config)
-        v = LlamaParameters(zerosFor: config)
+        m = LlamaParameters(zerosFor: config, head: head)
+        v = LlamaParameters(zerosFor: config, head: head)
     }
 
     /// One update of step `t` (from 1) at learning rate `lr`, the gradient first scaled by

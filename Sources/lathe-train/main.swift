@@ -14,7 +14,7 @@ extension DPOLossKind: ExpressibleByArgument {}
 
 /// What `--objective` takes: TrainingData's objectives, and dpo on preference pairs.
 enum TrainObjective: String, CaseIterable, ExpressibleByArgument {
-    case pretrain, sft, dpo
+    case pretrain, sft, dpo, grpo, ppo
     var data: Objective { Objective(rawValue: rawValue) ?? .sft }
 }
 extension LearningRateSchedule: ExpressibleByArgument {}
@@ -57,15 +57,17 @@ struct Train: ParsableCommand {
     @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft. Reads stdin when none is given or one is '-'.")
     var inputs: [String] = []
 
-    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only) or dpo (preference pairs against a frozen reference). Default: pretrain.")
+    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only) dpo (preference pairs against a frozen reference), grpo or ppo (RL on prompt records against --reward-model). Default: pretrain.")
     var objective: TrainObjective = .pretrain
 
-    @Option(help: "How strongly the policy is held to the reference (dpo: default 0.1).")
+    @Option(help: "How strongly the policy is held to the reference (dpo: default 0.1; grpo: the KL weight, default 0, which loads no reference).")
     var beta: Double?
 
     @OptionGroup(title: "DPO") var dpo: DPOOptions
 
-    @Option(help: "For dpo: the reference model's checkpoint directory (default: the starting model). Its log-probabilities are computed once into --out/ref_logps.bin.")
+    @OptionGroup(title: "GRPO and PPO") var rl: RLOptions
+
+    @Option(help: "For dpo, grpo and ppo: the reference model's checkpoint directory (default: the starting model). For dpo its log-probabilities are computed once into --out/ref_logps.bin.")
     var ref: String?
 
     @Option(help: "Size preset: tiny (4 layers x 256), small (8 x 512) or smollm2-135m; the vocabulary is the tokenizer's. Default: tiny, unless --config or --init is given.")
@@ -167,9 +169,11 @@ struct Train: ParsableCommand {
         if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
         if objective == .dpo {
             try dpo.validate(beta: beta, evalData: evalData)
-        } else if ref != nil {
-            throw ValidationError("--ref applies to --objective dpo.")
+        } else if ref != nil && objective != .grpo && objective != .ppo {
+            throw ValidationError("--ref applies to --objective dpo, grpo and ppo.")
         }
+        try rl.validate(objective: objective, beta: beta, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum, evalData: evalData,
+                        resume: resume, initFrom: initFrom)
     }
 
     func run() throws {
@@ -185,6 +189,8 @@ struct Train: ParsableCommand {
             switch objective {
             case .pretrain, .sft: run = try makeTrainer(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             case .dpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .grpo: run = try makeGRPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .ppo: run = try makePPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             }
             if let resumeFrom, !runOptions.quiet {
                 printError("lathe-train: resuming \(resumeFrom) at step \(run.step) of \(run.settings.steps)")

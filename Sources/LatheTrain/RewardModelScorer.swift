@@ -1,0 +1,46 @@
+import Foundation
+import LatheData
+import LatheModel
+import LatheTokenizer
+
+/// A reward model as PPO's and GRPO's reward: the score head read at the last token of prompt +
+/// response. When its tokenizer is the policy's, the policy's own tokens are scored; otherwise (only
+/// with `retokenize`) the prompt turns and the decoded response are rendered with the reward
+/// model's template and tokenised with its tokenizer.
+public final class RewardModelScorer: RewardFunction {
+    public let model: RewardModel
+    public let tokenizer: Tokenizer
+    public let template: ChatTemplate
+    /// Whether responses are scored from their text rather than the policy's tokens.
+    public let retokenize: Bool
+
+    /// Re-tokenising needs `template`'s markers to be single tokens of `tokenizer`.
+    public init(model: RewardModel, tokenizer: Tokenizer, template: ChatTemplate, retokenize: Bool) throws {
+        if retokenize { try TrainingData.checkMarkers(of: template, tokenizer: tokenizer) }
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        self.retokenize = retokenize
+    }
+
+    /// Whether two tokenizers encode every text alike: the same tokenizer.json.
+    public static func sameTokenizer(_ a: Tokenizer, _ b: Tokenizer) -> Bool { a.jsonBytes() == b.jsonBytes() }
+
+    /// The tokens the reward model reads for one rollout.
+    public func sequence(_ rollout: Rollout) -> [Int32] {
+        guard retokenize else { return rollout.prompt.tokens + rollout.response }
+        let messages = rollout.prompt.messages + [ChatMessage(role: "assistant", content: rollout.text)]
+        var tokens = ConversationTokens.encode(messages, template: template, tokenizer: tokenizer).tokens
+        // Up to the response's end of turn, as the policy's tokens end, never past the context.
+        if !rollout.finished, let last = tokens.lastIndex(of: tokenizer.tokenToId(template.endOfTurn) ?? -1) {
+            tokens.removeSubrange(last...)
+        } else if let last = tokens.lastIndex(of: tokenizer.tokenToId(template.endOfTurn) ?? -1) {
+            tokens.removeSubrange((last + 1)...)
+        }
+        return Array(tokens.suffix(model.maxSeq))
+    }
+
+    public func rewards(_ rollouts: [Rollout]) throws -> [Double] {
+        model.rewards(rollouts.map(sequence)).map(Double.init)
+    }
+}
