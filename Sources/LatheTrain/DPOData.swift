@@ -10,6 +10,16 @@ public struct PreferencePair: Sendable, Equatable {
     public var rejected: ConversationTokens
     /// The record's id, else file:line.
     public var name: String
+    /// The record's optional `margin` (TRL's RewardTrainer field): how far the chosen reward
+    /// should exceed the rejected one; 0 when absent.
+    public var margin: Double = 0
+
+    /// The tokens a reward model scores: the sequence through its last labelled token, the
+    /// response's end of turn (a template's closing newline after it is not part of the response).
+    public static func scored(_ sequence: ConversationTokens) -> [Int32] {
+        let last = sequence.labelled.lastIndex(of: true) ?? sequence.tokens.count - 1
+        return Array(sequence.tokens[0...last])
+    }
 
     /// Input tokens (n−1), and targets where position i predicts token i+1 or −1 outside the response.
     public static func row(_ sequence: ConversationTokens) -> (tokens: [Int32], targets: [Int32]) {
@@ -67,6 +77,14 @@ public final class PreferenceData: @unchecked Sendable {
     static func pair(_ record: JSONValue, at location: SourceLocation, tokenizer: Tokenizer, template: ChatTemplate,
                      seqLen: Int) throws -> PreferencePair {
         let (prompt, chosen, rejected) = try messages(of: record, at: location)
+        var margin = 0.0
+        if let value = record["margin"], value != .null {
+            guard let number = value.double, number.isFinite else {
+                throw RecordError(location, "margin should be a number (how far chosen's reward should exceed rejected's), found "
+                    + value.typeName, reason: "invalid_preference")
+            }
+            margin = number
+        }
         guard chosen != rejected else {
             throw RecordError(location, "chosen equals rejected, so the pair prefers nothing; drop it or fix the pairing",
                               reason: "identical_responses")
@@ -80,11 +98,11 @@ public final class PreferenceData: @unchecked Sendable {
             let tokens = ConversationTokens.encode(prompt + response, template: template, tokenizer: tokenizer, labelFrom: promptTurns)
             guard tokens.tokens.count <= seqLen + 1 else {
                 throw RecordError(location, "prompt + \(field) is \(tokens.tokens.count) tokens, more than --seq-len + 1 (\(seqLen + 1)); "
-                    + "raise --seq-len or shorten the pair (DPO cannot score a cut response)", reason: "too_long")
+                    + "raise --seq-len or shorten the pair (a preference cannot be judged on a cut response)", reason: "too_long")
             }
             return tokens
         }
         return PreferencePair(chosen: try encode(chosen, "chosen"), rejected: try encode(rejected, "rejected"),
-                              name: record["id"]?.string ?? location.description)
+                              name: record["id"]?.string ?? location.description, margin: margin)
     }
 }

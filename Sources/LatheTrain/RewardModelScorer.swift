@@ -26,17 +26,15 @@ public final class RewardModelScorer: RewardFunction {
     /// Whether two tokenizers encode every text alike: the same tokenizer.json.
     public static func sameTokenizer(_ a: Tokenizer, _ b: Tokenizer) -> Bool { a.jsonBytes() == b.jsonBytes() }
 
-    /// The tokens the reward model reads for one rollout.
+    /// The tokens the reward model reads for one rollout: prompt + response through its end of turn,
+    /// as reward training scores a pair (`PreferencePair.scored`); the start is cut if it exceeds the context.
     public func sequence(_ rollout: Rollout) -> [Int32] {
         guard retokenize else { return rollout.prompt.tokens + rollout.response }
         let messages = rollout.prompt.messages + [ChatMessage(role: "assistant", content: rollout.text)]
-        var tokens = ConversationTokens.encode(messages, template: template, tokenizer: tokenizer).tokens
-        // Up to the response's end of turn, as the policy's tokens end, never past the context.
-        if !rollout.finished, let last = tokens.lastIndex(of: tokenizer.tokenToId(template.endOfTurn) ?? -1) {
-            tokens.removeSubrange(last...)
-        } else if let last = tokens.lastIndex(of: tokenizer.tokenToId(template.endOfTurn) ?? -1) {
-            tokens.removeSubrange((last + 1)...)
-        }
+        var tokens = PreferencePair.scored(ConversationTokens.encode(messages, template: template, tokenizer: tokenizer,
+                                                                     labelFrom: rollout.prompt.messages.filter { $0.role == "assistant" }.count))
+        // A response cut by --max-new-tokens has no end of turn in the policy's tokens; nor should its re-rendering.
+        if !rollout.finished, tokens.last == tokenizer.tokenToId(template.endOfTurn) { tokens.removeLast() }
         return Array(tokens.suffix(model.maxSeq))
     }
 

@@ -228,7 +228,10 @@ public enum HFCheckpoint {
                              objective: Objective, seqLen: Int) throws -> [Checkpoint.File] {
         let eos = eosId(tokenizer, template: template, objective: objective)
         let eosToken: JSONValue = eos.flatMap { tokenizer.idToToken($0) }.map(JSONValue.string) ?? .null
-        let pad = ["<|pad|>", "<|endoftext|>"].first { tokenizer.tokenToId($0) != nil }.map(JSONValue.string) ?? eosToken
+        let padName = ["<|pad|>", "<|endoftext|>"].first { tokenizer.tokenToId($0) != nil }
+        let pad = padName.map(JSONValue.string) ?? eosToken
+        // A score head needs pad_token_id in config.json: transformers reads each row's value at its last non-pad token.
+        let padId = padName.flatMap { tokenizer.tokenToId($0) } ?? eos
         let tokenizerConfig = JSONObject([
             ("tokenizer_class", "PreTrainedTokenizerFast"), ("chat_template", .string(template.jinja)),
             ("bos_token", .null), ("eos_token", eosToken), ("pad_token", pad), ("unk_token", .null),
@@ -236,7 +239,8 @@ public enum HFCheckpoint {
             ("clean_up_tokenization_spaces", false),
         ])
         return [
-            Checkpoint.File(name: Checkpoint.configFile, bytes: try Checkpoint.configJSON(params.config, bosTokenId: nil, eosTokenId: eos)),
+            Checkpoint.File(name: Checkpoint.configFile, bytes: try Checkpoint.configJSON(params.config, head: params.head, bosTokenId: nil,
+                                                                                                   eosTokenId: eos, padTokenId: padId)),
             Checkpoint.weightsFile(params),
             Checkpoint.File(name: "tokenizer.json", bytes: tokenizer.jsonBytes()),
             Checkpoint.File(name: "tokenizer_config.json", bytes: Checkpoint.prettyJSON(tokenizerConfig)),

@@ -25,16 +25,22 @@ struct DPOOptions: ParsableArguments {
 }
 
 extension Train {
-    /// DPO: preference pairs, the reference pass (or its cache in --out), then the shared loop.
-    /// A resumed run reads the reference log-probabilities its trainer state names from the cache,
-    /// since the starting weights are no longer at hand.
-    func makeDPO(tokenizer: Tokenizer, resumeFrom: String?, state: TrainerState?) throws -> DPOTrainer {
+    /// The training pairs of dpo and reward: drops to --rejects, the summary and --stats written.
+    func readPreferences(tokenizer: Tokenizer) throws -> PreferenceData {
         let rejects = try runOptions.rejects.map { try OutputSink(path: $0, gzipLevel: OutputSink.wantsGzip($0) ? 6 : nil) }
         let started = Date()
         let data = try PreferenceData(paths: inputs, tokenizer: tokenizer, template: chatTemplate, seqLen: seqLen,
                                       onError: runOptions.onError, rejects: rejects)
         try rejects?.close()
         try report(data.stats, since: started)
+        return data
+    }
+
+    /// DPO: preference pairs, the reference pass (or its cache in --out), then the shared loop.
+    /// A resumed run reads the reference log-probabilities its trainer state names from the cache,
+    /// since the starting weights are no longer at hand.
+    func makeDPO(tokenizer: Tokenizer, resumeFrom: String?, state: TrainerState?) throws -> DPOTrainer {
+        let data = try readPreferences(tokenizer: tokenizer)
         try checkResumable(state, from: resumeFrom, examples: data.count)
         let params = try loadParameters(resumeFrom: resumeFrom, vocabSize: tokenizer.vocabSize)
         let settings = trainSettings(examples: data.count)

@@ -14,7 +14,7 @@ extension DPOLossKind: ExpressibleByArgument {}
 
 /// What `--objective` takes: TrainingData's objectives, and dpo on preference pairs.
 enum TrainObjective: String, CaseIterable, ExpressibleByArgument {
-    case pretrain, sft, dpo, grpo, ppo
+    case pretrain, sft, dpo, reward, grpo, ppo
     var data: Objective { Objective(rawValue: rawValue) ?? .sft }
 }
 extension LearningRateSchedule: ExpressibleByArgument {}
@@ -29,7 +29,7 @@ struct LatheTrainCommand: ParsableCommand {
             `lathe-train tokenizer --help` the tokenizer's.
             """,
         version: latheVersion,
-        subcommands: [Train.self, TrainTokenizer.self],
+        subcommands: [Train.self, TrainTokenizer.self, ScoreRecords.self],
         defaultSubcommand: Train.self)
 }
 
@@ -57,13 +57,15 @@ struct Train: ParsableCommand {
     @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft. Reads stdin when none is given or one is '-'.")
     var inputs: [String] = []
 
-    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only) dpo (preference pairs against a frozen reference), grpo or ppo (RL on prompt records against --reward-model). Default: pretrain.")
+    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only), dpo (preference pairs against a frozen reference), reward (a reward model on preference pairs, saved as LlamaForSequenceClassification), grpo or ppo (RL on prompt records against --reward-model). Default: pretrain.")
     var objective: TrainObjective = .pretrain
 
     @Option(help: "How strongly the policy is held to the reference (dpo: default 0.1; grpo: the KL weight, default 0, which loads no reference).")
     var beta: Double?
 
     @OptionGroup(title: "DPO") var dpo: DPOOptions
+
+    @OptionGroup(title: "Reward model") var rewardOptions: RewardOptions
 
     @OptionGroup(title: "GRPO and PPO") var rl: RLOptions
 
@@ -167,6 +169,7 @@ struct Train: ParsableCommand {
         guard lr > 0, weightDecay >= 0, clip >= 0 else { throw ValidationError("--lr must be positive, --weight-decay and --clip not negative.") }
         if packing && objective != .sft { throw ValidationError("--packing applies to --objective sft.") }
         if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
+        try rewardOptions.validate(objective: objective)
         if objective == .dpo {
             try dpo.validate(beta: beta, evalData: evalData)
         } else if ref != nil && objective != .grpo && objective != .ppo {
@@ -189,6 +192,7 @@ struct Train: ParsableCommand {
             switch objective {
             case .pretrain, .sft: run = try makeTrainer(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             case .dpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .reward: run = try makeReward(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             case .grpo: run = try makeGRPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             case .ppo: run = try makePPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             }
@@ -306,16 +310,17 @@ struct Train: ParsableCommand {
         do { return try Tokenizer(contentsOf: path) } catch { throw IOFailure("\(error)") }
     }
 
-    func loadParameters(resumeFrom: String?, vocabSize: Int) throws -> LlamaParameters {
-        let params = try initialParameters(resumeFrom: resumeFrom, vocabSize: vocabSize)
+    /// The starting weights with the `head` the objective trains (a reward model's score head).
+    func loadParameters(resumeFrom: String?, vocabSize: Int, head: OutputHead = .languageModel) throws -> LlamaParameters {
+        let params = try initialParameters(resumeFrom: resumeFrom, vocabSize: vocabSize, head: head)
         guard vocabSize <= params.config.vocabSize else {
             throw IOFailure("the tokenizer has \(vocabSize) ids but the model's vocabulary is \(params.config.vocabSize); use a matching tokenizer or config")
         }
         return params
     }
 
-    func initialParameters(resumeFrom: String?, vocabSize: Int) throws -> LlamaParameters {
-        if let directory = resumeFrom ?? initFrom { return try Checkpoint.loadParameters(from: directory) }
+    func initialParameters(resumeFrom: String?, vocabSize: Int, head: OutputHead) throws -> LlamaParameters {
+        if let directory = resumeFrom ?? initFrom { return try Checkpoint.loadParameters(from: directory, head: head, seed: runOptions.seed) }
         var shape: LlamaConfig
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else { throw IOFailure("\(config): cannot read") }
@@ -325,7 +330,7 @@ struct Train: ParsableCommand {
             shape = LlamaConfig.preset(named: model ?? "tiny")!
             shape.vocabSize = vocabSize
         }
-        return LlamaParameters(config: shape, seed: runOptions.seed)
+        return LlamaParameters(config: shape, seed: runOptions.seed, head: head)
     }
 
     /// The loop every objective shares: log, progress, checkpoints, and the signal checkpoint.
