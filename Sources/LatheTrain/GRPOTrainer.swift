@@ -71,7 +71,7 @@ public final class GRPOTrainer: TrainingRun {
     /// The sampling of step `step`: its own seed, so a resumed run draws what it would have drawn.
     func samplingOptions() -> SamplingOptions {
         SamplingOptions(temperature: grpo.temperature, maxNewTokens: grpo.maxNewTokens,
-                        seed: settings.seed ^ (UInt64(step + 1) &* 0x9E37_79B9_7F4A_7C15))
+                        seed: Rollout.seed(settings.seed, step: step))
     }
 
     /// One step: rollouts, rewards, one optimizer update. The metrics carry TRL's GRPO names.
@@ -81,11 +81,7 @@ public final class GRPOTrainer: TrainingRun {
         let prompts = (0..<settings.batchSize).map { _ in data.prompts[order.next()] }
         let rollouts = try Rollout.generate(generator, prompts: prompts, copies: g, options: samplingOptions(),
                                             tokenizer: tokenizer, endOfTurn: endOfTurn)
-        let rewards = try reward.rewards(rollouts)
-        guard rewards.count == rollouts.count, rewards.allSatisfy(\.isFinite) else {
-            throw TrainingError("step \(step + 1): the reward function gave \(rewards.count) scores for \(rollouts.count) responses"
-                + " or a score that is not finite; prompts: " + prompts.map(\.name).joined(separator: ", "))
-        }
+        let rewards = try Rollout.score(rollouts, with: reward, step: step)
         let (advantages, stds) = PolicyGradient.groupAdvantages(rewards, groupSize: g)
         let samples = rollouts.map(\.sample)
         let refLogProbs = reference.map { PolicyLogProbs.logProbs($0, samples, temperature: grpo.temperature, rows: g) }

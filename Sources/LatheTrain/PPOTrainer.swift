@@ -100,14 +100,10 @@ public final class PPOTrainer: TrainingRun {
         let started = monotonicSeconds()
         let prompts = (0..<settings.batchSize).map { _ in data.prompts[order.next()] }
         let options = SamplingOptions(temperature: ppo.temperature, maxNewTokens: ppo.maxNewTokens,
-                                      seed: settings.seed ^ (UInt64(step + 1) &* 0x9E37_79B9_7F4A_7C15))
+                                      seed: Rollout.seed(settings.seed, step: step))
         let rollouts = try Rollout.generate(generator, prompts: prompts, copies: 1, options: options, tokenizer: tokenizer,
                                             endOfTurn: endOfTurn)
-        var scores = try reward.rewards(rollouts)
-        guard scores.count == rollouts.count, scores.allSatisfy(\.isFinite) else {
-            throw TrainingError("step \(step + 1): the reward model gave \(scores.count) scores for \(rollouts.count) responses or a "
-                + "score that is not finite; prompts: " + prompts.map(\.name).joined(separator: ", "))
-        }
+        var scores = try Rollout.score(rollouts, with: reward, step: step)
         for (i, r) in rollouts.enumerated() where !r.finished { scores[i] -= ppo.missingEOSPenalty }
         let samples = rollouts.map(\.sample)
         let m = miniBatchSize

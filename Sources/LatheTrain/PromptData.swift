@@ -100,6 +100,20 @@ public protocol RewardFunction {
 }
 
 extension Rollout {
+    /// The sampling seed of optimizer step `step` (from 0) of a run seeded `seed`: a resumed run
+    /// draws what the uninterrupted one would have drawn.
+    public static func seed(_ seed: UInt64, step: Int) -> UInt64 { seed ^ (UInt64(step + 1) &* 0x9E37_79B9_7F4A_7C15) }
+
+    /// `reward`'s scores of `rollouts`, or an error naming the step and prompts if it gave a wrong count or a non-finite score.
+    public static func score(_ rollouts: [Rollout], with reward: any RewardFunction, step: Int) throws -> [Double] {
+        let scores = try reward.rewards(rollouts)
+        guard scores.count == rollouts.count, scores.allSatisfy(\.isFinite) else {
+            throw TrainingError("step \(step + 1): the reward gave \(scores.count) scores for \(rollouts.count) responses or a score "
+                + "that is not finite; prompts: " + Set(rollouts.map(\.prompt.name)).sorted().joined(separator: ", "))
+        }
+        return scores
+    }
+
     /// `copies` responses to each prompt from `generator` (prompt i's copies are consecutive),
     /// decoded with `tokenizer`; generation stops at `endOfTurn`.
     public static func generate(_ generator: Generator, prompts: [Prompt], copies: Int, options: SamplingOptions,

@@ -65,6 +65,9 @@ private final class RLScratch {
             : ["objective/scores", "objective/kl", "objective/entropy", "policy/clipfrac", "policy/approxkl", "val/loss", "kl_coef",
                "completions/mean_length"]
         for field in fields { #expect(lines.allSatisfy { $0[field]?.double != nil }, "\(field)") }
+        if objective == "ppo" {  // --target-kl 1 moves the coefficient from its start after each step
+            #expect(lines[0]["kl_coef"]?.double == 0.05 && lines[1]["kl_coef"]?.double != 0.05)
+        }
         let valid = try Tool.run("lathe", ["validate", "--kind", "train-log", s.path + "/one.jsonl"])
         #expect(valid.status == 0, "\(valid.stdout)\(valid.stderr)")
 

@@ -49,4 +49,51 @@ import LatheTokenizer
         #expect(last > first + 0.3)
         #expect(kls.allSatisfy { $0 < 8 * log(10) })
     }
+
+    /// A reward of 0 for every response.
+    struct Zero: RewardFunction {
+        func rewards(_ rollouts: [Rollout]) throws -> [Double] { rollouts.map { _ in 0 } }
+    }
+
+    // With at most 2 new tokens a fresh model (end of turn 1 in 260) almost never closes its turn, so every
+    // response that ran out of tokens scores −penalty; with --target-kl the coefficient moves after the step.
+    @Test func missingEndOfTurnIsPenalisedAndTheKLCoefficientAdapts() throws {
+        let data = try GRPOTests.prompts(4)
+        var settings = GRPOTests.settings(steps: 2, lr: 1e-2)
+        settings.batchSize = 4
+        var ppo = PPOSettings()
+        ppo.maxNewTokens = 2
+        ppo.missingEOSPenalty = 1.5
+        ppo.targetKL = 0.5
+        ppo.klCoef = 0.1
+        let trainer = PPOTrainer(policy: DPOTests.tinyModel(seed: 5, rows: 4, seq: 48), reference: DPOTests.tinyModel(seed: 5, rows: 4, seq: 48),
+                                 value: Self.value(seed: 6, rows: 4), tokenizer: try byteTokenizer(), data: data, reward: Zero(),
+                                 endOfTurn: 2, settings: settings, ppo: ppo, seqLen: 48)
+        let m = Dictionary(uniqueKeysWithValues: try trainer.trainStep().metrics.map { ($0.name, $0.value) })
+        let missing = m["completions/missing_eos"]!
+        #expect(missing > 0 && abs(m["objective/scores"]! + 1.5 * missing) < 1e-12)
+        // KL 0 at the first step, below the target: e = −1 clipped to −0.2, β ← 0.1·(1 − 0.2·4/10000).
+        #expect(m["kl_coef"] == 0.1 && abs(trainer.kl.value - 0.1 * (1 - 0.2 * 4 / 10_000)) < 1e-15)
+    }
+
+    // Same tokenizer: the policy's own tokens. Re-tokenised: the prompt turns and the decoded text rendered
+    // again, through the end of turn when the response closed its turn, without it when it was cut.
+    @Test func rewardModelScorerReadsWhatRewardTrainingRead() throws {
+        let tokenizer = try byteTokenizer()
+        let prompt = Prompt(messages: [ChatMessage(role: "user", content: "Hi")], tokens: PromptData.encode([ChatMessage(role: "user", content: "Hi")],
+                            template: .chatml, tokenizer: tokenizer), name: "p")
+        let response = tokenizer.encode("Yes", addSpecialTokens: false) + [2]
+        let rollout = Rollout(prompt: prompt, response: response, text: "Yes", finished: true)
+        let model = Self.value(seed: 1, rows: 2)
+        let same = try RewardModelScorer(model: model, tokenizer: tokenizer, template: .chatml, retokenize: false)
+        let again = try RewardModelScorer(model: model, tokenizer: tokenizer, template: .chatml, retokenize: true)
+        #expect(same.sequence(rollout) == prompt.tokens + response)
+        #expect(again.sequence(rollout) == prompt.tokens + response)
+        var cut = rollout
+        cut.response.removeLast()
+        cut.finished = false
+        #expect(again.sequence(cut) == prompt.tokens + cut.response)
+        let scores = try same.rewards([rollout, cut])
+        #expect(scores.count == 2 && scores[0] != scores[1])
+    }
 }
