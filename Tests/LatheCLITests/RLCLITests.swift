@@ -118,4 +118,61 @@ private final class RLScratch {
         let skipped = try Tool.run("lathe-train", longArgs + ["--on-error", "skip"])
         #expect(skipped.status == 0 && skipped.stderr.contains("prompt_too_long"), "\(skipped.stderr)")
     }
+
+    // A planted preference end to end: an SFT model that closes half its answers with "Thanks for asking!",
+    // a reward model trained on pairs that prefer the closing (chosen − rejected ≈ 14 after 40 steps), then
+    // 30 steps of each objective. Measured when written: PPO's objective/scores 1.16 → 5.82 (first and last 5
+    // steps) with objective/kl at most 12.7 nats per response; GRPO's reward −0.42 → 4.90 with kl at most 0.26
+    // nats per token; greedy answers closing politely: SFT 5/10, PPO 9/10, GRPO 10/10. The KL bounds below:
+    // at --kl-coef 0.05, 20 nats would cost PPO 1 point of the ≈ 14-point preference; GRPO's k3 per token stays
+    // under 1 nat (a sixth of log 300, what a policy ignoring the reference entirely could reach).
+    @Test func ppoAndGRPOTeachAPlantedPreference() throws {
+        let scratch = Scratch()
+        let qa = [("What is two plus two?", "Four."), ("Name a colour.", "Blue."), ("Where is Paris?", "In France."), ("Say hello.", "Hello."),
+                  ("Count to three.", "One two three."), ("What is ice?", "Frozen water."), ("Name a fruit.", "An apple."),
+                  ("What is the sky?", "Blue air."), ("Name a pet.", "A cat."), ("What do cows give?", "Milk.")]
+        let closing = " Thanks for asking!"
+        scratch.file("config.json", microConfig)
+        scratch.file("chats.jsonl", qa.flatMap { q, a in [#"{"prompt":"\#(q)","completion":"\#(a)"}"#, #"{"prompt":"\#(q)","completion":"\#(a)\#(closing)"}"#] }
+            .joined(separator: "\n") + "\n")
+        scratch.file("pairs.jsonl", qa.enumerated().map { #"{"id":"p\#($0.offset)","prompt":"\#($0.element.0)","chosen":"\#($0.element.1)\#(closing)","rejected":"\#($0.element.1)"}"# }
+            .joined(separator: "\n") + "\n")
+        scratch.file("prompts.jsonl", qa.enumerated().map { #"{"id":"q\#($0.offset)","prompt":"\#($0.element.0)"}"# }.joined(separator: "\n") + "\n")
+        let p = scratch.path
+        for arguments in [["tokenizer", "--vocab-size", "300", "-o", p + "/tok.json", p + "/chats.jsonl"],
+                          ["--objective", "sft", "--tokenizer", p + "/tok.json", "--config", p + "/config.json", "--seq-len", "48", "--batch-size", "8",
+                           "--lr", "3e-3", "--steps", "150", "--out", p + "/sft", p + "/chats.jsonl"],
+                          ["--objective", "reward", "--init", p + "/sft/checkpoint-150", "--seq-len", "48", "--batch-size", "5", "--lr", "1e-3",
+                           "--steps", "40", "--out", p + "/rm", p + "/pairs.jsonl"]] {
+            let result = try Tool.run("lathe-train", arguments + ["--quiet"])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        let common = ["--init", p + "/sft/checkpoint-150", "--reward-model", p + "/rm/checkpoint-40", "--seq-len", "48", "--max-new-tokens", "16",
+                      "--lr", "3e-4", "--schedule", "constant", "--steps", "30", p + "/prompts.jsonl"]
+        let ppo = try Tool.run("lathe-train", common + ["--objective", "ppo", "--batch-size", "10", "--mini-batches", "2", "--kl-coef", "0.05",
+                                                        "--out", p + "/ppo", "--log", p + "/ppo.jsonl"])
+        #expect(ppo.status == 0, "\(ppo.stderr)")
+        let grpo = try Tool.run("lathe-train", common + ["--objective", "grpo", "--batch-size", "4", "--group-size", "8", "--beta", "0.04",
+                                                         "--out", p + "/grpo", "--log", p + "/grpo.jsonl"])
+        #expect(grpo.status == 0, "\(grpo.stderr)")
+        func series(_ log: String, _ field: String) throws -> [Double] {
+            try scratch.read(log).split(separator: "\n").map { try JSONParser.parse(String($0))[field]?.double ?? .nan }
+        }
+        func mean(_ x: ArraySlice<Double>) -> Double { x.reduce(0, +) / Double(x.count) }
+        let scores = try series("ppo.jsonl", "objective/scores"), rewards = try series("grpo.jsonl", "reward")
+        #expect(scores.count == 30 && mean(scores.suffix(5)) > mean(scores.prefix(5)) + 2, "\(scores)")
+        #expect(rewards.count == 30 && mean(rewards.suffix(5)) > mean(rewards.prefix(5)) + 2, "\(rewards)")
+        #expect(try series("ppo.jsonl", "objective/kl").allSatisfy { $0 < 20 })
+        #expect(try series("grpo.jsonl", "kl").allSatisfy { $0 >= 0 && $0 < 1 })
+        let eval = try Tool.run("lathe-eval", [p + "/sft/checkpoint-150", p + "/ppo/checkpoint-30", p + "/grpo/checkpoint-30",
+                                               "--data", p + "/prompts.jsonl", "--generations", p + "/gen.jsonl", "-o", p + "/eval.jsonl"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        var polite: [String: Int] = [:]
+        for line in scratch.read("gen.jsonl").split(separator: "\n") {
+            let record = try JSONParser.parse(String(line))
+            let run = ["sft", "ppo", "grpo"].first { (record["checkpoint"]?.string ?? "").contains("/\($0)/") } ?? "?"
+            polite[run, default: 0] += (record["response"]?.string ?? "").contains("Thanks for asking!") ? 1 : 0
+        }
+        #expect(polite["ppo", default: 0] >= 8 && polite["grpo", default: 0] >= 8 && polite["sft", default: 0] < 8, "\(polite)")
+    }
 }
