@@ -99,6 +99,9 @@ extension Train {
         return data
     }
 
+    /// `path` from the working directory, as the trainer state saves the reference: a resume may run elsewhere.
+    func absolutePath(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
     /// A frozen copy of a causal-LM checkpoint sharing the policy's vocabulary.
     func frozenReference(_ directory: String, policy: LlamaParameters, rows: Int) throws -> Llama {
         let params = try Checkpoint.loadParameters(from: directory)
@@ -122,7 +125,7 @@ extension Train {
         grpo.temperature = rl.temperature
         grpo.beta = beta ?? 0
         grpo.klEstimator = rl.klEstimator ?? .k3
-        let referenceName = grpo.beta > 0 ? state?.extras[GRPOTrainer.referenceKey] ?? ref ?? initFrom : nil
+        let referenceName = grpo.beta > 0 ? state?.extras[GRPOTrainer.referenceKey] ?? (ref ?? initFrom).map(absolutePath) : nil
         let reference = try referenceName.map { try frozenReference($0, policy: params, rows: rl.groupSize) }
         let model = Llama(params: params, maxBatch: rl.groupSize, maxSeq: seqLen)
         model.precision = dtype
@@ -181,7 +184,7 @@ extension Train {
         let params = try loadParameters(resumeFrom: resumeFrom, vocabSize: tokenizer.vocabSize)
         let rows = batchSize / rl.miniBatches
         let reward = try rewardScorer(policyTokenizer: tokenizer, rows: rows)
-        guard let referenceName = state?.extras[PPOTrainer.referenceKey] ?? ref ?? initFrom else {
+        guard let referenceName = state?.extras[PPOTrainer.referenceKey] ?? (ref ?? initFrom).map(absolutePath) else {
             throw IOFailure("the trainer state names no reference model; resume the run with --ref DIR (its starting checkpoint)")
         }
         let reference = try frozenReference(referenceName, policy: params, rows: rows)
