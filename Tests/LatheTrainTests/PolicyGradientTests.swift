@@ -172,4 +172,24 @@ import LatheTensor
         let lp = PolicyLogProbs.forward(model, samples, temperature: 1).logProbs
         for (a, b) in zip(lp.flatMap { $0 }, generated.flatMap(\.logProbabilities)) { #expect(abs(a - b) < 1e-4) }
     }
+
+    // At T ≠ 1 training's log π is the log of the probability the sampler drew the token with
+    // (`Sampler.distribution` on the same raw logits at the same temperature).
+    @Test func trainingLogProbsAreTheSamplersProbabilitiesAtT() {
+        let model = DPOTests.tinyModel(seed: 8, rows: 3, seq: 16)
+        let (tokens, segments, t) = PolicyLogProbs.layout(Self.samples)
+        model.forward(tokens: tokens, segments: segments, batch: 3, seq: t)
+        let v = model.config.vocabSize
+        let raw = Array(UnsafeBufferPointer(start: model.acts.logits, count: 3 * t * v))
+        let lp = PolicyLogProbs.forward(model, Self.samples, temperature: 0.6).logProbs
+        for (b, s) in Self.samples.enumerated() {
+            for (k, token) in s.response.enumerated() {
+                let at = (b * t + s.prompt.count - 1 + k) * v
+                let p = raw[at..<(at + v)].withUnsafeBufferPointer {
+                    Sampler.distribution($0, options: SamplingOptions(temperature: 0.6)).first { $0.token == token }!.probability
+                }
+                #expect(abs(exp(lp[b][k]) - p) < 1e-5 * max(1, p))
+            }
+        }
+    }
 }
