@@ -17,7 +17,7 @@ struct RLOptions: ParsableArguments {
     @Flag(help: "For grpo and ppo: accept a reward model whose tokenizer differs from the policy's, scoring each response re-tokenised from its decoded text (default: an error).")
     var allowTokenizerMismatch = false
 
-    @Option(help: "For grpo: responses sampled per prompt, their rewards normalised within the group (default 8).")
+    @Option(help: "For grpo: responses sampled per prompt, their rewards normalised within the group; a step samples --batch-size prompts times this (default 8).")
     var groupSize = 8
 
     @Option(help: "For grpo and ppo: most tokens sampled per response (default 64); a prompt longer than --seq-len minus this is dropped (--on-error skip) or stops the run.")
@@ -41,7 +41,7 @@ struct RLOptions: ParsableArguments {
     @Option(help: "For ppo: passes over each batch of rollouts (default 4).")
     var ppoEpochs = 4
 
-    @Option(help: "For ppo: optimizer updates per pass, each on --batch-size / this responses (default 1).")
+    @Option(help: "For ppo: optimizer updates per pass, each on --batch-size / this responses (a step samples one response to each of --batch-size prompts; default 1).")
     var miniBatches = 1
 
     func validate(objective: TrainObjective, beta: Double?, batchSize: Int, seqLen: Int, gradAccum: Int, evalData: [String],
