@@ -65,7 +65,7 @@ let package = Package(
                           swiftSettings: fast),
         .testTarget(name: "LatheIOTests", dependencies: ["LatheIO"]),
         .testTarget(name: "LatheDataTests", dependencies: ["LatheData", "LatheIO"]),
-        .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO", "LatheModel"]),
+        .testTarget(name: "LatheCLITests", dependencies: ["LatheCLI", "LatheIO", "LatheModel", "LatheTokenizer"]),
         .testTarget(name: "LatheTextTests", dependencies: ["LatheText", "LatheIO"]),
         .testTarget(name: "LatheDedupeTests", dependencies: ["LatheDedupe", "LatheIO"]),
         .testTarget(name: "LatheTokenizerTests", dependencies: ["LatheTokenizer", "LatheIO"]),

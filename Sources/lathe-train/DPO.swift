@@ -29,8 +29,8 @@ struct DPOOptions: ParsableArguments {
         if labelSmoothing != 0 && ![.dpo, .simpo].contains(objective) {
             throw ValidationError("--label-smoothing applies to --objective dpo and simpo.")
         }
-        if ref != nil && objective != .dpo {
-            throw ValidationError("--ref applies to --objective dpo" + (objective.isPreference ? "; \(objective.rawValue) uses no reference model." : "."))
+        if ref != nil && ![.dpo, .grpo, .ppo].contains(objective) {
+            throw ValidationError("--ref applies to --objective dpo, grpo and ppo" + (objective.isPreference ? "; \(objective.rawValue) uses no reference model." : "."))
         }
         guard objective.isPreference else { return }
         guard (beta ?? Self.defaultBeta(objective)) > 0, labelSmoothing >= 0, labelSmoothing < 0.5, (gamma ?? 0) >= 0 else {

@@ -14,7 +14,7 @@ extension DPOLossKind: ExpressibleByArgument {}
 
 /// What `--objective` takes: TrainingData's objectives, and dpo, simpo and orpo on preference pairs.
 enum TrainObjective: String, CaseIterable, ExpressibleByArgument {
-    case pretrain, sft, dpo, simpo, orpo, reward
+    case pretrain, sft, dpo, simpo, orpo, reward, grpo, ppo
     var data: Objective { Objective(rawValue: rawValue) ?? .sft }
 }
 extension LearningRateSchedule: ExpressibleByArgument {}
@@ -57,17 +57,19 @@ struct Train: ParsableCommand {
     @Argument(help: "Training data, JSON Lines (plain or gzip): documents for pretrain, conversations for sft, preference pairs for dpo, simpo and orpo. Reads stdin when none is given or one is '-'.")
     var inputs: [String] = []
 
-    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only), dpo (preference pairs against a frozen reference), simpo (length-normalised, with --gamma) or orpo (SFT loss on chosen plus an odds-ratio penalty) on pairs without a reference, or reward (a reward model on preference pairs, saved as LlamaForSequenceClassification). Default: pretrain.")
+    @Option(help: "pretrain (next-token loss on documents joined with end-of-text, cut into --seq-len windows), sft (loss on the assistant's tokens only), dpo (preference pairs against a frozen reference), simpo (length-normalised, with --gamma) or orpo (SFT loss on chosen plus an odds-ratio penalty) on pairs without a reference, reward (a reward model on preference pairs, saved as LlamaForSequenceClassification), grpo or ppo (RL on prompt records against --reward-model). Default: pretrain.")
     var objective: TrainObjective = .pretrain
 
-    @Option(help: "The preference objectives' scale: dpo's β holding the policy to the reference (default 0.1), simpo's β on mean token log-probabilities (default 2.0), orpo's λ weighting the odds-ratio term (default 0.1).")
+    @Option(help: "How strongly the policy is held: dpo's β to the reference (default 0.1), simpo's β on mean token log-probabilities (default 2.0), orpo's λ weighting the odds-ratio term (default 0.1), grpo's KL weight (default 0, which loads no reference).")
     var beta: Double?
 
     @OptionGroup(title: "DPO, SimPO and ORPO") var dpo: DPOOptions
 
     @OptionGroup(title: "Reward model") var rewardOptions: RewardOptions
 
-    @Option(help: "For dpo: the reference model's checkpoint directory (default: the starting model). Its log-probabilities are computed once into --out/ref_logps.bin.")
+    @OptionGroup(title: "GRPO and PPO") var rl: RLOptions
+
+    @Option(help: "For dpo, grpo and ppo: the reference model's checkpoint directory (default: the starting model). For dpo its log-probabilities are computed once into --out/ref_logps.bin.")
     var ref: String?
 
     @Option(help: "Size preset: tiny (4 layers x 256), small (8 x 512) or smollm2-135m; the vocabulary is the tokenizer's. Default: tiny, unless --config or --init is given.")
@@ -169,6 +171,8 @@ struct Train: ParsableCommand {
         if resume && initFrom != nil { throw ValidationError("--resume continues from --out; it cannot be combined with --init.") }
         try rewardOptions.validate(objective: objective)
         try dpo.validate(objective: objective, beta: beta, ref: ref)
+        try rl.validate(objective: objective, beta: beta, batchSize: batchSize, seqLen: seqLen, gradAccum: gradAccum, evalData: evalData,
+                        resume: resume, initFrom: initFrom)
     }
 
     func run() throws {
@@ -186,6 +190,8 @@ struct Train: ParsableCommand {
             case .pretrain, .sft: run = try makeTrainer(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             case .dpo, .simpo, .orpo: run = try makeDPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             case .reward: run = try makeReward(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .grpo: run = try makeGRPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
+            case .ppo: run = try makePPO(tokenizer: tokenizer, resumeFrom: resumeFrom, state: state)
             }
             if let resumeFrom, !runOptions.quiet {
                 printError("lathe-train: resuming \(resumeFrom) at step \(run.step) of \(run.settings.steps)")

@@ -138,7 +138,7 @@ private enum Planted {
     }
 
     @Test func optionsOfOneObjectiveAreRefusedForAnother() throws {
-        for (arguments, message) in [(["--objective", "simpo", "--ref", "x"], "--ref applies to --objective dpo; simpo uses no reference model"),
+        for (arguments, message) in [(["--objective", "simpo", "--ref", "x"], "--ref applies to --objective dpo, grpo and ppo; simpo uses no reference model"),
                                      (["--objective", "orpo", "--loss", "ipo"], "--loss applies to --objective dpo"),
                                      (["--objective", "dpo", "--gamma", "1"], "--gamma applies to --objective simpo"),
                                      (["--objective", "orpo", "--label-smoothing", "0.1"], "--label-smoothing applies to --objective dpo and simpo")] {
