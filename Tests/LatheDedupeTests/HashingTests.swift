@@ -159,8 +159,11 @@ import LatheIO
     @Test func asciiCollapseEqualsThePlainDefinition() {
         var rng = SplitMix64(seed: 11)
         let alphabet = Array("abcXYZ@[`{ \t\n\r\u{0B}\u{0C}\u{01}\u{1F}019".utf8)
-        for _ in 0..<2000 {
-            let bytes = (0..<Int(rng.next() % 60)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+        // Mostly words and single spaces, the runs of eight the loop writes whole.
+        let prose = Array("abcdefghXYZ@[`{019".utf8) + Array(repeating: 0x20, count: 4) + Array("\n\t\u{01}".utf8)
+        for round in 0..<4000 {
+            let letters = round % 2 == 0 ? alphabet : prose
+            let bytes = (0..<Int(rng.next() % 120)).map { _ in letters[Int(rng.next() % UInt64(letters.count))] }
             let text = String(decoding: bytes, as: UTF8.self)
             // Words are runs of non-space bytes, A-Z lowered, joined by one space.
             let words = bytes.split { $0 == 0x20 || (0x09...0x0D).contains($0) }
