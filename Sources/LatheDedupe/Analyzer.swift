@@ -75,14 +75,23 @@ struct Analyzer: Sendable {
         guard let found = scan.find(paths) else { return nil }
         let keyCount = settings.keys.paths.count
         var result = Analysis()
+        let skipping = skipsShingles(wants, result, location)
         var normalized: [UInt8] = []
-        guard let keyBytes = settings.keys.withText(scan, found[..<keyCount], { text, ascii in
-            if !skipsShingles(wants, result, location) {
-                TextNormalizer.normalize(utf8: text, settings.normalization, ascii: ascii, into: &normalized)
-            }
-            return text.count
-        }) else { return nil }
-        if skipsShingles(wants, result, location) { return result }
+        var keyBytes = 0
+        if !skipping, !(wants.contains(.rank) && settings.keep == .longest), keyCount == 1, let key = found[0],
+           key.contents == .escapes, base[key.start] == UInt8(ascii: "\""),
+           TextNormalizer.normalize(jsonString: UnsafeBufferPointer(start: base + key.start + 1, count: key.end - key.start - 2),
+                                    settings.normalization, into: &normalized) {
+            // An ASCII string key with escapes (most texts: paragraphs are `\n`) is normalised
+            // from its JSON text, not decoded first; only `--keep longest` needs its length.
+        } else {
+            guard let length = settings.keys.withText(scan, found[..<keyCount], { text, ascii in
+                if !skipping { TextNormalizer.normalize(utf8: text, settings.normalization, ascii: ascii, into: &normalized) }
+                return text.count
+            }) else { return nil }
+            keyBytes = length
+        }
+        if skipping { return result }
         // Fields other than the key are rare to need (an id that is not a plain string, a
         // `--keep field:` number): those few values go through the parser.
         complete(&result, normalized: normalized, keyBytes: keyBytes, wants, location) { path in

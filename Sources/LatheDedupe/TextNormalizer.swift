@@ -1,4 +1,5 @@
 import Foundation
+import LatheIO
 
 /// How text is normalised before it is hashed or cut into words (`--normalize`).
 public enum Normalization: String, CaseIterable, Sendable {
@@ -38,6 +39,16 @@ public enum TextNormalizer {
                                  into out: inout [UInt8]) {
         if normalizeASCII(bytes, mode, known: ascii, into: &out) { return }
         normalizeUnicode(String(decoding: bytes, as: UTF8.self), mode, into: &out)
+    }
+
+    /// Appends the normalised form of a JSON string's text, `raw` being its bytes between the
+    /// quotes as `JSONScanner.scanString` accepted them, none of them non-ASCII: the same bytes
+    /// as normalising the decoded text, decoding escapes on the way. False, with nothing
+    /// appended, when the text must be decoded first (`.none`, or an escape that stands for a
+    /// non-ASCII character).
+    public static func normalize(jsonString raw: UnsafeBufferPointer<UInt8>, _ mode: Normalization, into out: inout [UInt8]) -> Bool {
+        guard mode != .none else { return false }
+        return collapseASCII(raw, lowercase: mode == .full, escaped: true, into: &out)
     }
 
     /// Normalises text that needs no Unicode tables (any text for `.none`, ASCII otherwise)
@@ -116,6 +127,13 @@ public enum TextNormalizer {
         return (notSpace ^ high, atLeast21 ^ high)
     }
 
+    /// Flags (0x80) on the backslashes of ASCII `x`, exactly.
+    @inline(__always)
+    private static func backslashes(_ x: UInt64) -> UInt64 {
+        let high = ones &* 0x80
+        return (((x ^ (ones &* 0x5C)) &+ ones &* 0x7F) & high) ^ high
+    }
+
     /// `x` with A-Z lowered (ASCII bytes only).
     @inline(__always)
     private static func lowered(_ x: UInt64) -> UInt64 {
@@ -123,9 +141,15 @@ public enum TextNormalizer {
         return x | upper >> 2
     }
 
-    private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, into out: inout [UInt8]) {
+    /// With `escaped`, `bytes` is JSON string text whose escapes are decoded on the way (an
+    /// escape is longer than what it stands for); false, with nothing written, when one stands
+    /// for a non-ASCII character.
+    @discardableResult
+    private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, escaped: Bool = false,
+                                      into out: inout [UInt8]) -> Bool {
         // Normalised ASCII is never longer than its input: write through a pointer into
         // uninitialised room, then keep what was written.
+        var decodable = true
         let collapsed = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, written in
             guard let dst = buffer.baseAddress, let src = bytes.baseAddress else { return }
             let count = bytes.count
@@ -143,23 +167,39 @@ public enum TextNormalizer {
                     // control byte are, and that byte takes the byte path.
                     let x = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
                     let (spaces, below) = spaceMasks(x)
+                    let stops = escaped ? below | backslashes(x) : below
                     let y = lowercase ? lowered(x) : x
                     UnsafeMutableRawPointer(dst + n).storeBytes(of: y, as: UInt64.self)
-                    if spaces == below && spaces & (spaces << 8 | edge) == 0 {
+                    if spaces == stops && spaces & (spaces << 8 | edge) == 0 {
                         n += 8
                         i += 8
                         edge = spaces >> 56
                         continue
                     }
-                    let k = below.trailingZeroBitCount >> 3
+                    let k = stops.trailingZeroBitCount >> 3
                     if k > 0 {
                         n += k
                         i += k
                         edge = 0
                     }
                 }
-                let b = src[i]
+                var b = src[i]
                 i += 1
+                if escaped && b == 0x5C {
+                    if let plain = JSONScanner.unescaped(src[i]) {
+                        b = plain
+                        i += 1
+                    } else {
+                        // `\uXXXX` (the scan checked it): ASCII is decoded here, the rest is not.
+                        guard let scalar = hexValue4(src + i + 1), scalar < 0x80 else {
+                            decodable = false
+                            written = 0
+                            return
+                        }
+                        b = UInt8(scalar)
+                        i += 5
+                    }
+                }
                 if isASCIISpace(b) {
                     if edge == 0 {
                         dst[n] = 0x20
@@ -174,7 +214,9 @@ public enum TextNormalizer {
             }
             written = n > 0 && dst[n - 1] == 0x20 ? n - 1 : n
         }
+        guard decodable else { return false }
         if out.isEmpty { out = collapsed } else { out.append(contentsOf: collapsed) }
+        return true
     }
 
     /// The byte ranges of the words of normalised text (split on ASCII whitespace, which after

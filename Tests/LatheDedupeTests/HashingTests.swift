@@ -173,6 +173,34 @@ import LatheIO
         }
     }
 
+    /// JSON string text normalised on the way equals the decoded text normalised, and an
+    /// escape that stands for a non-ASCII character sends it back to be decoded.
+    @Test func jsonStringTextNormalisesAsItsDecodedText() {
+        var rng = SplitMix64(seed: 12)
+        let pieces: [(raw: String, text: String)] = [
+            ("abcdefg", "abcdefg"), ("Word", "Word"), (" ", " "), ("  ", "  "), (#"\n"#, "\n"), (#"\t"#, "\t"),
+            (#"\r"#, "\r"), (#"\f"#, "\u{0C}"), (#"\b"#, "\u{08}"), (#"\u0041"#, "A"), (#"\u0020"#, " "),
+            (#"\\"#, "\\"), (#"\""#, "\""), (#"\/"#, "/"), ("XYZ.", "XYZ."), (#"\u00e9"#, "é"),
+        ]
+        var declined = 0
+        for _ in 0..<3000 {
+            let chosen = (0..<Int(rng.next() % 40)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let raw = Array(chosen.map(\.raw).joined().utf8)
+            let text = chosen.map(\.text).joined()
+            for mode in [Normalization.full, .ws] {
+                var out: [UInt8] = []
+                let done = raw.withUnsafeBufferPointer { TextNormalizer.normalize(jsonString: $0, mode, into: &out) }
+                if done {
+                    #expect(out == TextNormalizer.normalize(text, mode), "\(String(decoding: raw, as: UTF8.self))")
+                } else {
+                    declined += 1
+                    #expect(out.isEmpty && text.unicodeScalars.contains { $0.value >= 0x80 })
+                }
+            }
+        }
+        #expect(declined > 1000 && declined < 5800)
+    }
+
     @Test func aWordHashesTheSameWhereverItStands() {
         let alone = TextNormalizer.wordHashes(Array("seven".utf8))
         let first = TextNormalizer.wordHashes(Array("seven words follow here".utf8))

@@ -57,6 +57,10 @@ private let lines: [String] = [
     #"{"id":"m4","meta":[{"body":"x"}],"title":"t", "text": "m4"}"#,
     #"{"id":"m5","meta":{"body":"Ünïcödé ΣΊΣΥΦΟΣ","id":7},"title":"ﬁne", "text": "ünïcödé σίσυφος"}"#,
     #"{"id":"m6","meta":{"body":"unicode σίσυφος"},"title":"fine", "text": "Ünïcödé ΣΊΣΥΦΟΣ"}"#,
+    #"{"id": "e1", "text": "\u0048ello\u0020\u0020 \f World,\b x \/ \\n"}"#,
+    #"{"id": "e2", "text": "  hello World,\b X / \\N  "}"#,
+    "{\"id\": \"e3\", \"text\": \"" + (0..<20).map { "Para\\nGraph \($0) with  words" }.joined(separator: "\\n\\n") + "\"}",
+    "{\"id\": \"e4\", \"text\": \"" + (0..<20).map { "para graph \($0) WITH words" }.joined(separator: " ") + "\"}",
 ]
 
 /// The same lines as bytes, with lines no Swift string can hold (invalid UTF-8, a raw
@@ -191,6 +195,8 @@ private func summary(_ a: Analysis) -> String {
         #expect(original("g") == "f")
         #expect(original("i") == "h")
         #expect(original("last") == "a")
+        #expect(original("e2") == "e1")
+        #expect(original("e4") == "e3")
         #expect(rejects.first { $0["id"]?.string == "l" }?["reason"]?.string == "missing_field")
         #expect(rejects.first { $0["id"]?.string == "q" } == nil)
         #expect(result.dropped["invalid_json"] == 9)
