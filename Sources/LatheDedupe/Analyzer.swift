@@ -51,9 +51,58 @@ struct Analyzer: Sendable {
     /// A record's place as one number: input index and line.
     static func locationKey(_ input: Int, _ line: Int) -> UInt64 { UInt64(input) << 40 | UInt64(line) }
 
+    /// For `analyze(line:)`: the key paths, then the id field, then the `--keep field:` path;
+    /// nil parses every line (tests set it to compare the two paths).
+    var linePaths: JSONPaths?
+
     init(settings: DedupeSettings) {
         self.settings = settings
         hasher = settings.near.map { MinHasher(numPerm: $0.lsh.numPerm, seed: settings.seed) }
+        var paths = settings.keys.paths + [settings.idField]
+        if case .field(let name) = settings.keep { paths.append(name) }
+        // Signature records and line rewriting need the parsed record.
+        linePaths = settings.precomputed || settings.lines != nil ? nil : JSONPaths(paths)
+    }
+
+    /// The analysis `analyze(_:_:_:)` makes of the parsed line, made from its bytes: the key
+    /// fields are found and rendered where they lie, and ASCII text is normalised without a
+    /// String. nil leaves the line to the parser: it is not certainly valid JSON as the parser
+    /// reads it (see `JSONScanner`), a key is missing, or the settings need the parsed record.
+    func analyze(line: UnsafeRawBufferPointer, maxDepth: Int, _ location: SourceLocation, _ wants: Wants) -> Analysis? {
+        guard let paths = linePaths, !wants.contains(.lineHashes),
+              let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        let scan = JSONScanner(base: base, end: line.count, maxDepth: maxDepth)
+        guard let found = scan.find(paths) else { return nil }
+        let keyCount = settings.keys.paths.count
+        var result = Analysis()
+        let skipping = skipsShingles(wants, result, location)
+        var normalized: [UInt8] = []
+        var keyBytes = 0
+        if !skipping, !(wants.contains(.rank) && settings.keep == .longest), keyCount == 1, let key = found[0],
+           key.contents == .escapes, base[key.start] == UInt8(ascii: "\""),
+           TextNormalizer.normalize(jsonString: UnsafeBufferPointer(start: base + key.start + 1, count: key.end - key.start - 2),
+                                    settings.normalization, into: &normalized) {
+            // An ASCII string key with escapes (most texts: paragraphs are `\n`) is normalised
+            // from its JSON text, not decoded first; only `--keep longest` needs its length.
+        } else {
+            guard let length = settings.keys.withText(scan, found[..<keyCount], { text, ascii in
+                if !skipping { TextNormalizer.normalize(utf8: text, settings.normalization, ascii: ascii, into: &normalized) }
+                return text.count
+            }) else { return nil }
+            keyBytes = length
+        }
+        if skipping { return result }
+        // Fields other than the key are rare to need (an id that is not a plain string, a
+        // `--keep field:` number): those few values go through the parser.
+        complete(&result, normalized: normalized, keyBytes: keyBytes, wants, location) { path in
+            let index = path == settings.idField ? keyCount : keyCount + 1
+            guard let value = found[index] else { return nil }
+            if index == keyCount, value.contents.isEmpty, base[value.start] == UInt8(ascii: "\"") {
+                return .string(String(decoding: UnsafeBufferPointer(start: base + value.start + 1, count: value.end - value.start - 2), as: UTF8.self))
+            }
+            return try? JSONParser.parse(UnsafeRawBufferPointer(start: base + value.start, count: value.end - value.start), maxDepth: maxDepth)
+        }
+        return result
     }
 
     func analyze(_ record: JSONValue, _ location: SourceLocation, _ wants: Wants) -> Analysis {
@@ -86,11 +135,22 @@ struct Analyzer: Sendable {
             }
         }
         let text = try keys.text(of: record, at: location)
-        if wants == [.shingleSet], let involved, settings.contamination == nil, result.linesRemoved == 0,
-           !involved.contains(Self.locationKey(inputIndex[location.file] ?? 0, location.line)) {
-            return
-        }
+        if skipsShingles(wants, result, location) { return }
         let normalized = TextNormalizer.normalize(text, settings.normalization)
+        complete(&result, normalized: normalized, keyBytes: text.utf8.count, wants, location) { record.value(at: $0) }
+    }
+
+    /// Whether the shingle pass can skip the record: it is in no candidate pair, and nothing
+    /// else (contamination, removed lines) needs its text.
+    private func skipsShingles(_ wants: Wants, _ result: Analysis, _ location: SourceLocation) -> Bool {
+        guard wants == [.shingleSet], let involved, settings.contamination == nil, result.linesRemoved == 0 else { return false }
+        return !involved.contains(Self.locationKey(inputIndex[location.file] ?? 0, location.line))
+    }
+
+    /// The rest of the analysis from the normalised key text (`keyBytes` long before
+    /// normalising); `field` is the record's value at a dotted path (the id, `--keep field:`).
+    private func complete(_ result: inout Analysis, normalized: [UInt8], keyBytes: Int, _ wants: Wants,
+                          _ location: SourceLocation, field: (String) -> JSONValue?) {
         if result.linesRemoved > 0, let lines = settings.lines {
             let words = TextNormalizer.wordHashes(normalized, limit: lines.minWords).count
             if words < lines.minWords {
@@ -109,13 +169,13 @@ struct Analyzer: Sendable {
             words = all
         }
         if wants.contains(.id) {
-            result.id = record.value(at: settings.idField).map(idText) ?? location.description
+            result.id = field(settings.idField).map(idText) ?? location.description
         }
         if wants.contains(.rank) {
             switch settings.keep {
             case .first: break
-            case .longest: result.rank = Double(text.utf8.count)
-            case .field(let name): result.rank = record.value(at: name)?.double.flatMap { $0.isNaN ? nil : $0 } ?? -.infinity
+            case .longest: result.rank = Double(keyBytes)
+            case .field(let name): result.rank = field(name)?.double.flatMap { $0.isNaN ? nil : $0 } ?? -.infinity
             }
         }
         guard !normalized.isEmpty else { return }

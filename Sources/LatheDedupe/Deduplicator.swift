@@ -201,8 +201,11 @@ public final class Deduplicator {
                       located: ((Int, SourceLocation) -> Void)? = nil) throws -> RunStats {
         report.passes += 1
         let analyzer = self.analyzer
+        let maxDepth = config.maxDepth
         var next = 0
-        let result = try JSONLinesPipeline.runStateful(config, prepare: { record, location in
+        let result = try JSONLinesPipeline.runStateful(config, prepareLine: { line, location in
+            analyzer.analyze(line: line, maxDepth: maxDepth, location, wants)
+        }, prepare: { record, location in
             analyzer.analyze(record, location, wants)
         }, decide: { analysis, record, location in
             let number = next

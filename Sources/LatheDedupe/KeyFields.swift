@@ -48,6 +48,94 @@ public struct KeyFields: Sendable, Equatable {
     }
 }
 
+extension KeyFields {
+    /// Calls `body` with the UTF-8 of `text(of:at:)` for the record in the scanned line, where
+    /// `found` holds the values at `paths` (`JSONScanner.find`), and whether that text is known
+    /// to be ASCII; nil when a key is missing or null, which the parsed record's path reports.
+    func withText<R>(_ scan: JSONScanner, _ found: ArraySlice<JSONScanner.Found?>,
+                     _ body: (UnsafeBufferPointer<UInt8>, _ ascii: Bool) -> R) -> R? {
+        // The common key, one string without escapes, is read where it lies.
+        if found.count == 1, let value = found.first!, scan.base[value.start] == UInt8(ascii: "\""),
+           !value.contents.contains(.escapes) {
+            return body(UnsafeBufferPointer(start: scan.base + value.start + 1, count: value.end - value.start - 2),
+                        !value.contents.contains(.nonASCII))
+        }
+        var text: [UInt8] = []
+        var ascii = true
+        for (k, value) in found.enumerated() {
+            guard let value, scan.base[value.start] != UInt8(ascii: "n") else { return nil }
+            // A `\u` escape may stand for any character.
+            ascii = ascii && value.contents.isEmpty
+            if k > 0 { text.append(contentsOf: Self.separator.utf8) }
+            if scan.base[value.start] == UInt8(ascii: "\"") {
+                scan.appendDecoded(value.start, value.end, into: &text)
+            } else {
+                var pos = value.start
+                Self.render(scan, &pos, into: &text)
+            }
+        }
+        return text.withUnsafeBufferPointer { body($0, ascii) }
+    }
+
+    /// `render(_:)` over the valid value at `pos`, moving `pos` past it.
+    private static func render(_ scan: JSONScanner, _ pos: inout Int, into out: inout [UInt8]) {
+        let start = pos
+        switch scan.base[pos] {
+        case UInt8(ascii: "\""):
+            appendString(scan, &pos, into: &out)
+        case UInt8(ascii: "["):
+            _ = scan.elements(&pos) { index, element in
+                if index > 0 { out.append(0x0A) }
+                render(scan, &element, into: &out)
+                return true
+            }
+        case UInt8(ascii: "{"):
+            // A turn renders its role before its content whatever their order, so note where
+            // the values are, then render.
+            var content: Int?, role: Int?, values: [Int] = []
+            _ = scan.members(&pos) { key, value in
+                if scan.key(key, is: contentKey) { content = value } else if scan.key(key, is: roleKey) { role = value }
+                values.append(value)
+                return scan.skipValue(&value, depth: 0) != nil
+            }
+            if let content {
+                if var at = role, scan.base[at] == UInt8(ascii: "\"") {
+                    appendString(scan, &at, into: &out)
+                    out.append(contentsOf: ": ".utf8)
+                }
+                var at = content
+                render(scan, &at, into: &out)
+            } else {
+                for (k, value) in values.enumerated() {
+                    if k > 0 { out.append(0x0A) }
+                    var at = value
+                    render(scan, &at, into: &out)
+                }
+            }
+        case UInt8(ascii: "n"):
+            pos += 4
+        default:
+            // Numbers and booleans as written, which is how the parser keeps them.
+            _ = scan.skipValue(&pos, depth: 0)
+            out.append(contentsOf: UnsafeBufferPointer(start: scan.base + start, count: pos - start))
+        }
+    }
+
+    private static var contentKey: UnsafeBufferPointer<UInt8> { staticBytes("content") }
+    private static var roleKey: UnsafeBufferPointer<UInt8> { staticBytes("role") }
+
+    private static func staticBytes(_ text: StaticString) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+    }
+
+    /// Appends the decoded content of the valid string at `pos`, moving `pos` past it.
+    private static func appendString(_ scan: JSONScanner, _ pos: inout Int, into out: inout [UInt8]) {
+        let start = pos
+        guard scan.scanString(&pos) != nil else { return }
+        scan.appendDecoded(start, pos, into: &out)
+    }
+}
+
 extension JSONValue {
     /// The record with the value at a dotted path replaced (the path must exist).
     func replacing(at path: Substring, with newValue: JSONValue) -> JSONValue {

@@ -1,4 +1,5 @@
 import Foundation
+import LatheIO
 
 /// How text is normalised before it is hashed or cut into words (`--normalize`).
 public enum Normalization: String, CaseIterable, Sendable {
@@ -27,28 +28,58 @@ public enum TextNormalizer {
     /// Appends the normalised form of `text` to `out`.
     public static func normalize(_ text: String, _ mode: Normalization, into out: inout [UInt8]) {
         var text = text
+        if text.withUTF8({ normalizeASCII($0, mode, into: &out) }) { return }
+        normalizeUnicode(text, mode, into: &out)
+    }
+
+    /// Appends the normalised form of the text whose UTF-8 (valid) is `bytes` to `out`: the
+    /// same bytes as `normalize(_:_:into:)` on that text, without making a String of ASCII.
+    /// `ascii` says the caller knows the text is ASCII.
+    public static func normalize(utf8 bytes: UnsafeBufferPointer<UInt8>, _ mode: Normalization, ascii: Bool = false,
+                                 into out: inout [UInt8]) {
+        if normalizeASCII(bytes, mode, known: ascii, into: &out) { return }
+        normalizeUnicode(String(decoding: bytes, as: UTF8.self), mode, into: &out)
+    }
+
+    /// Appends the normalised form of a JSON string's text, `raw` being its bytes between the
+    /// quotes as `JSONScanner.scanString` accepted them, none of them non-ASCII: the same bytes
+    /// as normalising the decoded text, decoding escapes on the way. False, with nothing
+    /// appended, when the text must be decoded first (`.none`, or an escape that stands for a
+    /// non-ASCII character).
+    public static func normalize(jsonString raw: UnsafeBufferPointer<UInt8>, _ mode: Normalization, into out: inout [UInt8]) -> Bool {
+        guard mode != .none else { return false }
+        return collapseASCII(raw, lowercase: mode == .full, escaped: true, into: &out)
+    }
+
+    /// Normalises text that needs no Unicode tables (any text for `.none`, ASCII otherwise)
+    /// and says true; false, with nothing written, for the rest.
+    private static func normalizeASCII(_ bytes: UnsafeBufferPointer<UInt8>, _ mode: Normalization, known: Bool = false,
+                                       into out: inout [UInt8]) -> Bool {
         if mode == .none {
-            text.withUTF8 { out.append(contentsOf: $0) }
-            return
-        }
-        let ascii = text.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return true }
-            var i = 0
-            let n = bytes.count
-            while i + 8 <= n {
-                if UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
-                i += 8
-            }
-            while i < n {
-                if base[i] >= 0x80 { return false }
-                i += 1
-            }
+            out.append(contentsOf: bytes)
             return true
         }
-        if ascii {
-            text.withUTF8 { collapseASCII($0, lowercase: mode == .full, into: &out) }
-            return
+        guard known || isASCII(bytes) else { return false }
+        collapseASCII(bytes, lowercase: mode == .full, into: &out)
+        return true
+    }
+
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        var i = 0
+        let n = bytes.count
+        while i + 8 <= n {
+            if UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
         }
+        while i < n {
+            if base[i] >= 0x80 { return false }
+            i += 1
+        }
+        return true
+    }
+
+    private static func normalizeUnicode(_ text: String, _ mode: Normalization, into out: inout [UInt8]) {
         let unicode = mode == .full
             ? text.folding(options: .caseInsensitive, locale: nil).precomposedStringWithCanonicalMapping : text
         let start = out.count
@@ -86,57 +117,106 @@ public enum TextNormalizer {
         return low == 0 ? 8 : low.trailingZeroBitCount >> 3
     }
 
-    private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, into out: inout [UInt8]) {
+    /// Flags (0x80) on the bytes of ASCII `x` that are 0x20, and on those below 0x21 (space or
+    /// control). Exact per byte: no byte of ASCII text carries into the next in these sums.
+    @inline(__always)
+    private static func spaceMasks(_ x: UInt64) -> (spaces: UInt64, below: UInt64) {
+        let high = ones &* 0x80
+        let notSpace = ((x ^ (ones &* 0x20)) &+ ones &* 0x7F) & high
+        let atLeast21 = (x &+ ones &* 0x5F) & high
+        return (notSpace ^ high, atLeast21 ^ high)
+    }
+
+    /// Flags (0x80) on the backslashes of ASCII `x`, exactly.
+    @inline(__always)
+    private static func backslashes(_ x: UInt64) -> UInt64 {
+        let high = ones &* 0x80
+        return (((x ^ (ones &* 0x5C)) &+ ones &* 0x7F) & high) ^ high
+    }
+
+    /// `x` with A-Z lowered (ASCII bytes only).
+    @inline(__always)
+    private static func lowered(_ x: UInt64) -> UInt64 {
+        let upper = (x &+ ones &* 0x3F) & ~(x &+ ones &* 0x25) & (ones &* 0x80)
+        return x | upper >> 2
+    }
+
+    /// With `escaped`, `bytes` is JSON string text whose escapes are decoded on the way (an
+    /// escape is longer than what it stands for); false, with nothing written, when one stands
+    /// for a non-ASCII character.
+    @discardableResult
+    private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, escaped: Bool = false,
+                                      into out: inout [UInt8]) -> Bool {
         // Normalised ASCII is never longer than its input: write through a pointer into
         // uninitialised room, then keep what was written.
+        var decodable = true
         let collapsed = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, written in
-            guard let dst = buffer.baseAddress else { return }
+            guard let dst = buffer.baseAddress, let src = bytes.baseAddress else { return }
+            let count = bytes.count
             var n = 0
-            var pendingSpace = false
-            guard let src = bytes.baseAddress else { return }
             var i = 0
-            while i < bytes.count {
-                // A word's bytes up to eight at a time: the SWAR test finds the first byte
-                // below 0x21 (a space or control byte; every byte is ASCII here), and the
-                // bytes before it are lowered and stored in one go. Bytes past it are stored
-                // too but overwritten, as output never runs ahead of input.
-                if i + 8 <= bytes.count {
+            // A space is written when it comes, unless the last byte written is one or nothing
+            // is written yet (then `edge` is 0x80, the flag of a run's first byte); one left at
+            // the end is taken back. So output never runs ahead of input, and eight bytes can
+            // be stored at `n` whenever eight are read at `i`.
+            var edge: UInt64 = 0x80
+            while i < count {
+                if i + 8 <= count {
+                    // Eight bytes of words and single spaces (most of a text) are written as
+                    // they are, lowered; otherwise the word bytes before the first space or
+                    // control byte are, and that byte takes the byte path.
                     let x = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
-                    let k = leadingWordBytes(x)
-                    if k > 0 {
-                        if pendingSpace {
-                            dst[n] = 0x20
-                            n += 1
-                            pendingSpace = false
-                        }
-                        var y = x
-                        if lowercase {
-                            let upper = (x &+ ones &* 0x3F) & ~(x &+ ones &* 0x25) & (ones &* 0x80)
-                            y |= upper >> 2
-                        }
-                        UnsafeMutableRawPointer(dst + n).storeBytes(of: y, as: UInt64.self)
-                        n += k
-                        i += k
+                    let (spaces, below) = spaceMasks(x)
+                    let stops = escaped ? below | backslashes(x) : below
+                    let y = lowercase ? lowered(x) : x
+                    UnsafeMutableRawPointer(dst + n).storeBytes(of: y, as: UInt64.self)
+                    if spaces == stops && spaces & (spaces << 8 | edge) == 0 {
+                        n += 8
+                        i += 8
+                        edge = spaces >> 56
                         continue
                     }
+                    let k = stops.trailingZeroBitCount >> 3
+                    if k > 0 {
+                        n += k
+                        i += k
+                        edge = 0
+                    }
                 }
-                let b = src[i]
+                var b = src[i]
                 i += 1
-                if isASCIISpace(b) {
-                    pendingSpace = n > 0
-                    continue
+                if escaped && b == 0x5C {
+                    if let plain = JSONScanner.unescaped(src[i]) {
+                        b = plain
+                        i += 1
+                    } else {
+                        // `\uXXXX` (the scan checked it): ASCII is decoded here, the rest is not.
+                        guard let scalar = hexValue4(src + i + 1), scalar < 0x80 else {
+                            decodable = false
+                            written = 0
+                            return
+                        }
+                        b = UInt8(scalar)
+                        i += 5
+                    }
                 }
-                if pendingSpace {
-                    dst[n] = 0x20
-                    n += 1
-                    pendingSpace = false
+                if isASCIISpace(b) {
+                    if edge == 0 {
+                        dst[n] = 0x20
+                        n += 1
+                        edge = 0x80
+                    }
+                    continue
                 }
                 dst[n] = lowercase && b &- 0x41 < 26 ? b | 0x20 : b
                 n += 1
+                edge = 0
             }
-            written = n
+            written = n > 0 && dst[n - 1] == 0x20 ? n - 1 : n
         }
+        guard decodable else { return false }
         if out.isEmpty { out = collapsed } else { out.append(contentsOf: collapsed) }
+        return true
     }
 
     /// The byte ranges of the words of normalised text (split on ASCII whitespace, which after

@@ -292,15 +292,11 @@ public struct JSONParser {
         guard pos < end else { throw error("unterminated escape", at: escapeStart) }
         let c = base[pos]
         pos += 1
+        if let b = JSONScanner.unescaped(c) {
+            scratch.append(b)
+            return
+        }
         switch c {
-        case UInt8(ascii: "\""): scratch.append(0x22)
-        case UInt8(ascii: "\\"): scratch.append(0x5C)
-        case UInt8(ascii: "/"): scratch.append(0x2F)
-        case UInt8(ascii: "b"): scratch.append(0x08)
-        case UInt8(ascii: "f"): scratch.append(0x0C)
-        case UInt8(ascii: "n"): scratch.append(0x0A)
-        case UInt8(ascii: "r"): scratch.append(0x0D)
-        case UInt8(ascii: "t"): scratch.append(0x09)
         case UInt8(ascii: "u"):
             var scalar = try readHex4(escapeStart)
             if (0xD800..<0xDC00).contains(scalar) {
@@ -316,7 +312,7 @@ public struct JSONParser {
             } else if (0xDC00..<0xE000).contains(scalar) {
                 throw error("lone low surrogate \\u\(String(scalar, radix: 16, uppercase: true))", at: escapeStart)
             }
-            appendUTF8(scalar)
+            appendUTF8(scalar, to: &scratch)
         default:
             throw error("invalid escape \\\(describeByte(c).trimmingQuotes)", at: escapeStart)
         }
@@ -328,25 +324,6 @@ public struct JSONParser {
         }
         pos += 4
         return value
-    }
-
-    private mutating func appendUTF8(_ scalar: UInt32) {
-        switch scalar {
-        case 0..<0x80:
-            scratch.append(UInt8(scalar))
-        case 0x80..<0x800:
-            scratch.append(UInt8(0xC0 | scalar >> 6))
-            scratch.append(UInt8(0x80 | scalar & 0x3F))
-        case 0x800..<0x10000:
-            scratch.append(UInt8(0xE0 | scalar >> 12))
-            scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            scratch.append(UInt8(0x80 | scalar & 0x3F))
-        default:
-            scratch.append(UInt8(0xF0 | scalar >> 18))
-            scratch.append(UInt8(0x80 | scalar >> 12 & 0x3F))
-            scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            scratch.append(UInt8(0x80 | scalar & 0x3F))
-        }
     }
 }
 

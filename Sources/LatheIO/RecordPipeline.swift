@@ -282,21 +282,30 @@ public enum JSONLinesPipeline {
             })
     }
 
-    /// One parsed record of a batch, with what `prepare` made of it, or the error it raised.
+    /// One record of a batch, with what `prepare` made of it, or the error it raised.
     public struct Prepared<P: Sendable>: Sendable {
+        /// `.null` when `prepareLine` made the result without parsing the line.
         public var record: JSONValue
         public var location: SourceLocation
         public var bytes: Int
         public var result: Swift.Result<P, RecordError>
-        /// The input line, when kept records are written as read.
+        /// The input line, when kept records are written as read or the record was not parsed.
         public var line: ArraySlice<UInt8>? = nil
+        public var parsed = true
     }
 
     /// For stateful stages (dedupe): `prepare` runs on all cores (parse, normalise, hash),
     /// then `decide` sees every record in input order on one thread and says keep or drop.
+    ///
+    /// `prepareLine` is a fast path for stages that keep and drop records unchanged
+    /// (`keptAsRead`, or output to `/dev/null`): it is tried first on each line's bytes, and
+    /// what it returns stands for `prepare` of the parsed line; nil sends the line through the
+    /// parser and `prepare`. For such a record `decide` sees `.null` in place of the record,
+    /// and the line is written as read, or parsed here only when `--rejects` wants it.
     @discardableResult
     public static func runStateful<P: Sendable>(
         _ config: PipelineConfig, keepFirstDrops: Int = 0,
+        prepareLine: (@Sendable (UnsafeRawBufferPointer, SourceLocation) -> P?)? = nil,
         prepare: @escaping @Sendable (JSONValue, SourceLocation) throws -> P,
         decide: @escaping (P, JSONValue, SourceLocation) throws -> [Outcome],
         finish: ((RecordSink) throws -> Void)? = nil
@@ -305,12 +314,24 @@ public enum JSONLinesPipeline {
         let sink = try RecordSink(config: config)
         sink.keepFirstDrops = keepFirstDrops
         let maxDepth = config.maxDepth
-        let keptAsRead = config.keptAsRead && !config.discardsOutput
+        let discardKept = config.discardsOutput
+        let keptAsRead = config.keptAsRead && !discardKept
+        let prepareLine = keptAsRead || discardKept ? prepareLine : nil
+        let rejectsWanted = config.rejectsPath != nil
+        /// The record to report a drop with: the one `decide` gave, or the line parsed now.
+        func dropped(_ item: Prepared<P>, _ given: JSONValue) -> JSONValue {
+            guard !item.parsed, rejectsWanted, let line = item.line else { return given }
+            return (try? JSONParser.parse(line, maxDepth: maxDepth)) ?? given
+        }
         do {
             try streamBatches(config, into: sink, work: { batch in
                 (0..<batch.count).map { i -> Prepared<P> in
                     let location = batch.location(i)
                     let bytes = batch.ends[i] - batch.starts[i] + 1
+                    if let prepareLine, let value = batch.withLine(i, { prepareLine($0, location) }) {
+                        return Prepared(record: .null, location: location, bytes: bytes, result: .success(value),
+                                        line: batch.bytes[batch.starts[i]..<batch.ends[i]], parsed: false)
+                    }
                     let record: JSONValue
                     do {
                         record = try batch.parseLine(i, maxDepth: maxDepth)
@@ -335,14 +356,20 @@ public enum JSONLinesPipeline {
                         for outcome in try decide(value, item.record, item.location) {
                             switch outcome {
                             case .keep(let kept):
-                                if let line = item.line { try sink.emitLine(line) } else { try sink.emit(kept) }
-                            case .drop(let dropped, let reason, let detail):
-                                try sink.drop(dropped, reason: reason, detail: detail, at: item.location)
+                                if discardKept {
+                                    sink.countOut(1)
+                                } else if keptAsRead, let line = item.line {
+                                    try sink.emitLine(line)
+                                } else {
+                                    try sink.emit(kept)
+                                }
+                            case .drop(let record, let reason, let detail):
+                                try sink.drop(dropped(item, record), reason: reason, detail: detail, at: item.location)
                             }
                         }
                     } catch let error as RecordError {
                         if config.onError == .fail { throw error }
-                        try sink.drop(item.record, reason: error.reason, detail: .string(error.description), at: item.location)
+                        try sink.drop(dropped(item, item.record), reason: error.reason, detail: .string(error.description), at: item.location)
                     }
                 }
             })

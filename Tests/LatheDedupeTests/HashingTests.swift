@@ -159,8 +159,11 @@ import LatheIO
     @Test func asciiCollapseEqualsThePlainDefinition() {
         var rng = SplitMix64(seed: 11)
         let alphabet = Array("abcXYZ@[`{ \t\n\r\u{0B}\u{0C}\u{01}\u{1F}019".utf8)
-        for _ in 0..<2000 {
-            let bytes = (0..<Int(rng.next() % 60)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+        // Mostly words and single spaces, the runs of eight the loop writes whole.
+        let prose = Array("abcdefghXYZ@[`{019".utf8) + Array(repeating: 0x20, count: 4) + Array("\n\t\u{01}".utf8)
+        for round in 0..<4000 {
+            let letters = round % 2 == 0 ? alphabet : prose
+            let bytes = (0..<Int(rng.next() % 120)).map { _ in letters[Int(rng.next() % UInt64(letters.count))] }
             let text = String(decoding: bytes, as: UTF8.self)
             // Words are runs of non-space bytes, A-Z lowered, joined by one space.
             let words = bytes.split { $0 == 0x20 || (0x09...0x0D).contains($0) }
@@ -168,6 +171,34 @@ import LatheIO
             #expect(TextNormalizer.normalize(text, .full) == Array(lowered.joined(separator: [0x20])), "\(bytes)")
             #expect(TextNormalizer.normalize(text, .ws) == Array(words.joined(separator: [0x20])), "\(bytes)")
         }
+    }
+
+    /// JSON string text normalised on the way equals the decoded text normalised, and an
+    /// escape that stands for a non-ASCII character sends it back to be decoded.
+    @Test func jsonStringTextNormalisesAsItsDecodedText() {
+        var rng = SplitMix64(seed: 12)
+        let pieces: [(raw: String, text: String)] = [
+            ("abcdefg", "abcdefg"), ("Word", "Word"), (" ", " "), ("  ", "  "), (#"\n"#, "\n"), (#"\t"#, "\t"),
+            (#"\r"#, "\r"), (#"\f"#, "\u{0C}"), (#"\b"#, "\u{08}"), (#"\u0041"#, "A"), (#"\u0020"#, " "),
+            (#"\\"#, "\\"), (#"\""#, "\""), (#"\/"#, "/"), ("XYZ.", "XYZ."), (#"\u00e9"#, "é"),
+        ]
+        var declined = 0
+        for _ in 0..<3000 {
+            let chosen = (0..<Int(rng.next() % 40)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let raw = Array(chosen.map(\.raw).joined().utf8)
+            let text = chosen.map(\.text).joined()
+            for mode in [Normalization.full, .ws] {
+                var out: [UInt8] = []
+                let done = raw.withUnsafeBufferPointer { TextNormalizer.normalize(jsonString: $0, mode, into: &out) }
+                if done {
+                    #expect(out == TextNormalizer.normalize(text, mode), "\(String(decoding: raw, as: UTF8.self))")
+                } else {
+                    declined += 1
+                    #expect(out.isEmpty && text.unicodeScalars.contains { $0.value >= 0x80 })
+                }
+            }
+        }
+        #expect(declined > 1000 && declined < 5800)
     }
 
     @Test func aWordHashesTheSameWhereverItStands() {
