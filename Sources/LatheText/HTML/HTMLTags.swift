@@ -85,3 +85,21 @@ enum PageTag: UInt8 {
         }
     }
 }
+
+/// `PageTag.named` remembered per name pointer. libxml2's parser interns element names in the
+/// document's dictionary, so a page's thousands of elements share a few dozen name pointers;
+/// a pointer not seen before (or not interned) is looked up by its bytes. The document
+/// outlives the walk, so a pointer's bytes do not change while it is cached.
+struct TagCache {
+    private var names = [UnsafePointer<UInt8>?](repeating: nil, count: 128)
+    private var tags = [PageTag](repeating: .inline, count: 128)
+
+    mutating func tag(_ name: UnsafePointer<UInt8>) -> PageTag {
+        let slot = Int(truncatingIfNeeded: UInt(bitPattern: name) >> 4) & 127
+        if names[slot] == name { return tags[slot] }
+        let tag = PageTag.named(name)
+        names[slot] = name
+        tags[slot] = tag
+        return tag
+    }
+}
