@@ -83,7 +83,7 @@ struct ClassHints {
     private static let hidingWords: Set<String> = ["hidden", "hide", "invisible", "sr-only", "visually-hidden", "visuallyhidden",
                                                    "screen-reader-text", "d-none", "is-hidden", "u-hidden", "offscreen", "element-invisible"]
 
-    private enum Kind { case none, content, furniture, strongFurniture, weak }
+    private enum Kind: Sendable { case none, content, furniture, strongFurniture, weak }
 
     private static func isAlnum(_ b: UInt8) -> Bool {
         (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
@@ -92,7 +92,7 @@ struct ClassHints {
     /// A token is lower-case ASCII letters and digits, so prefixes and parts are compared as
     /// bytes (String's `contains` goes through Foundation and was a tenth of extraction time).
     private static func classify(_ token: Slice<UnsafeBufferPointer<UInt8>>) -> Kind {
-        if let kind = exact[String(decoding: token, as: UTF8.self)] { return kind }
+        if let kind = exactWords.value(token) { return kind }
         for (prefix, kind) in prefixBytes where token.starts(with: prefix) { return kind }
         for (part, kind) in partBytes where Self.contains(token, part) { return kind }
         return .none
@@ -127,6 +127,10 @@ struct ClassHints {
                      "photo", "gallery", "date", "time", "timestamp"] { table[word] = .weak }
         return table
     }()
+
+    /// `exact` without a String per lookup: building and hashing one for each token was most
+    /// of the cost of classifying a page's new class names.
+    private static let exactWords = ShortWordTable(exact)
 
     private static let prefixes: [(String, Kind)] = [
         ("comment", .strongFurniture), ("sharing", .strongFurniture), ("share", .strongFurniture), ("social", .strongFurniture),

@@ -137,7 +137,6 @@ struct TreeWalker {
 
     var linkDepth = 0
     var hintCache = HintCache()
-    var tags = TagCache()
     var preDepth = 0
     var listDepth = 0
     var listCounters: [Int] = []
@@ -174,7 +173,7 @@ struct TreeWalker {
     }
 
     private mutating func visit(_ node: xmlNodePtr, parent: Int32, depth: Int) {
-        let tag = tags.tag(node.pointee.name)
+        let tag = PageTag.named(node.pointee.name)
         if tag == .junk { return }
         if tag == .head {
             readHead(node)
@@ -274,11 +273,11 @@ struct TreeWalker {
         }
     }
 
-    private mutating func cellHoldsBlocks(_ node: xmlNodePtr) -> Bool {
+    private func cellHoldsBlocks(_ node: xmlNodePtr) -> Bool {
         var child = node.pointee.children
         while let c = child {
             if c.pointee.type == XML_ELEMENT_NODE {
-                let tag = tags.tag(c.pointee.name)
+                let tag = PageTag.named(c.pointee.name)
                 if tag.isBlock || tag == .br { return true }
             }
             child = c.pointee.next
@@ -347,7 +346,7 @@ struct TreeWalker {
         var child = head.pointee.children
         while let c = child {
             if c.pointee.type == XML_ELEMENT_NODE {
-                let tag = tags.tag(c.pointee.name)
+                let tag = PageTag.named(c.pointee.name)
                 if tag == .meta || tag == .link || tag == .title { readHeadElement(c, tag: tag) }
             }
             child = c.pointee.next

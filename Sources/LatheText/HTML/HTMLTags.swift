@@ -20,8 +20,12 @@ enum PageTag: UInt8 {
         var n = 0
         while name[n] != 0 && n < 12 { n += 1 }
         guard name[n] == 0 else { return .inline }
-        return names[String(decoding: UnsafeBufferPointer(start: name, count: n), as: UTF8.self)] ?? .inline
+        return byName.value(UnsafeBufferPointer(start: name, count: n)) ?? .inline
     }
+
+    /// `names` without a String per element (libxml2's HTML parser copies each element's name,
+    /// so there is no interned pointer to cache by).
+    private static let byName = ShortWordTable(names)
 
     private static let names: [String: PageTag] = [
         "a": .a, "br": .br, "img": .img,
@@ -83,23 +87,5 @@ enum PageTag: UInt8 {
         case .h1, .h2, .h3, .h4, .h5, .h6, .th: -5
         default: 0
         }
-    }
-}
-
-/// `PageTag.named` remembered per name pointer. libxml2's parser interns element names in the
-/// document's dictionary, so a page's thousands of elements share a few dozen name pointers;
-/// a pointer not seen before (or not interned) is looked up by its bytes. The document
-/// outlives the walk, so a pointer's bytes do not change while it is cached.
-struct TagCache {
-    private var names = [UnsafePointer<UInt8>?](repeating: nil, count: 128)
-    private var tags = [PageTag](repeating: .inline, count: 128)
-
-    mutating func tag(_ name: UnsafePointer<UInt8>) -> PageTag {
-        let slot = Int(truncatingIfNeeded: UInt(bitPattern: name) >> 4) & 127
-        if names[slot] == name { return tags[slot] }
-        let tag = PageTag.named(name)
-        names[slot] = name
-        tags[slot] = tag
-        return tag
     }
 }
