@@ -35,6 +35,8 @@ now() { date +%s.%N; }
 rate() { awk -v n="$1" -v b="$2" -v t="$3" 'BEGIN { printf "%.3f s  %6.0f pages/s  %5.1f MB/s", t, n/t, b/1e6/t }'; }
 cpu_rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "CPU %.3f s  %6.0f pages per CPU-second", t, n/t }'; }
 
+echo "pages: $count ($(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}'))"
+
 cc -O2 -o "$OUT/extract_parse" bench/extract_parse.c $(pkg-config --cflags --libs libxml-2.0)
 mapfile -t files < <(find "$PAGES" -name '*.html' | sort)
 
