@@ -21,9 +21,9 @@ struct Ingest: ParsableCommand {
             byte offset and the rest of the file is read.
 
             Each document is {"id", "text", "source", "url"?, "title"?, "lang"?, "meta"?}: the id is the \
-            WARC-Record-ID, the input's id field, or a hash of the source and path; lang is the page's \
-            own lang attribute; meta holds the charset when it was not UTF-8, replaced bytes, the canonical \
-            URL, the publication date and the WARC date.
+            WARC-Record-ID, the input's id field, or a hash of the source and path; lang is the identified \
+            language (meta.lang_score its score, meta.html_lang the page's own lang attribute); meta holds the \
+            charset when it was not UTF-8, replaced bytes, the canonical URL, the publication date and the WARC date.
 
             StackExchange dumps (Posts.xml, plain or gzip; detected by content, by a .xml name inside a \
             directory, or --format stackexchange, which stdin needs) become thread records \
@@ -33,6 +33,12 @@ struct Ingest: ParsableCommand {
             sorted runs to --temp-dir beyond it; threads are written when the whole dump has been read. Malformed \
             rows, answers whose question is missing, repeated posts and (without --keep-unanswered) questions with \
             no answers are counted drops.
+
+            --lang, --filters and --redact apply to threads too: the language is identified on the title, question \
+            and answers together (recorded as lang and meta.lang_score); the quality filters judge the question body, \
+            and a failing question drops its thread under the filter's reason (answers are not judged: the rules are \
+            set for whole web pages, and answers are ranked by their votes); PII is redacted in the title and every \
+            body (meta.redacted counts it). --block-domains does not apply to threads.
             """,
         version: latheVersion)
 
@@ -63,16 +69,16 @@ struct Ingest: ParsableCommand {
     @Option(help: "JSONL input: the field holding the id (default 'id'; numbers become their decimal text).")
     var idField = "id"
 
-    @Option(help: "Quality filters: none (the default), gopher, c4 or fineweb, with datatrove's thresholds and reason names.")
+    @Option(help: "Quality filters: none (the default), gopher, c4 or fineweb, with datatrove's thresholds and reason names; on threads they judge the question body.")
     var filters: FilterPreset = .none
 
-    @Option(help: "Keep only documents identified as one of these languages (comma-separated ISO 639-1 codes, e.g. en,de); default: keep all. The identified language and score go into every record.")
+    @Option(help: "Keep only documents and threads identified as one of these languages (comma-separated ISO 639-1 codes, e.g. en,de); default: keep all. The identified language and score go into every record.")
     var lang: String?
 
     @Option(help: "With --lang: the lowest identification score a kept document may have (default 0.65).")
     var minLangScore: Double = 0.65
 
-    @Option(help: "Replace these kinds of personal data with fixed placeholders: a comma-separated list of email, ip, phone (default: none).")
+    @Option(help: "Replace these kinds of personal data with fixed placeholders, in documents and in every title and body of a thread: a comma-separated list of email, ip, phone (default: none).")
     var redact: String?
 
     @Option(help: "Drop documents whose URL is on one of the domains listed in this file (one per line), or a subdomain of one, as 'blocked_domain'.")
@@ -112,7 +118,7 @@ struct Ingest: ParsableCommand {
             settings.textField = textField
             settings.urlField = urlField
             settings.idField = idField
-            settings.filters = try documentSteps()
+            settings.checks = try recordChecks()
             settings.memoryBudget = memoryOptions.memory.bytes
             settings.tempDirectory = memoryOptions.tempDir
             settings.site = site
@@ -132,55 +138,19 @@ struct Ingest: ParsableCommand {
 }
 
 extension Ingest {
-    /// What every extracted document goes through, in datatrove's order: URL, language,
-    /// quality, then PII redaction of what is kept.
-    func documentSteps() throws -> [DocumentStep] {
-        var steps: [DocumentStep] = []
+    /// What every document and thread goes through (see `RecordChecks`).
+    func recordChecks() throws -> RecordChecks {
+        var checks = RecordChecks()
         if let path = blockDomains {
-            let blocklist: DomainBlocklist
-            do { blocklist = try DomainBlocklist(contentsOf: path) } catch { throw IOFailure("\(path): \(error)") }
-            steps.append(DocumentStep(name: "block_domains") { doc in
-                guard let url = doc.url, blocklist.isBlocked(url: url) else { return .keep }
-                return .drop(reason: "blocked_domain")
-            })
+            do { checks.blocklist = try DomainBlocklist(contentsOf: path) } catch { throw IOFailure("\(path): \(error)") }
         }
-        let wanted = lang.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }) }
-        let minScore = minLangScore
-        steps.append(DocumentStep(name: "language") { doc in
-            let (code, score) = LanguageIdentifier.shared.identify(doc.text)
-            if let html = doc.lang { doc.meta["html_lang"] = .string(html) }
-            doc.lang = code
-            doc.meta["lang_score"] = JSONNumber((score * 1000).rounded() / 1000).map(JSONValue.number) ?? .null
-            if let wanted, !(wanted.contains(code) && score >= minScore) {
-                return .drop(reason: "language", detail: .string("\(code) \(score)"))
-            }
-            return .keep
-        })
-        if filters != .none {
-            let chain = FilterChain(filters.filters)
-            steps.append(DocumentStep(name: filters.rawValue) { doc in
-                switch chain.apply(doc.text) {
-                case .keep(let text):
-                    doc.text = text
-                    return .keep
-                case .drop(let reason, let filter):
-                    return .drop(reason: reason, detail: .string(filter))
-                }
-            })
-        }
+        checks.languages = lang.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }) }
+        checks.minLanguageScore = minLangScore
+        checks.quality = FilterChain(filters.filters)
         if let redact {
-            let kinds: Set<PIIKind>
-            do { kinds = try PIIKind.parseList(redact) } catch { throw ValidationError("--redact: \(error)") }
-            let redactor = PIIRedactor(kinds: kinds)
-            steps.append(DocumentStep(name: "redact") { doc in
-                let (text, counts) = redactor.redact(doc.text)
-                doc.text = text
-                let found = counts.filter { $0.value > 0 }.sorted { $0.key < $1.key }
-                if !found.isEmpty { doc.meta["redacted"] = .object(JSONObject(found.map { ($0.key, .number(JSONNumber($0.value))) })) }
-                return .keep
-            })
+            do { checks.redactor = PIIRedactor(kinds: try PIIKind.parseList(redact)) } catch { throw ValidationError("--redact: \(error)") }
         }
-        return steps
+        return checks
     }
 }
 

@@ -81,6 +81,102 @@ private func jsonLines(_ text: String) throws -> [JSONValue] {
         #expect(try JSONParser.parse(scratch.read("stats.json"))["dropped_by_reason"] == ["malformed_post": 1])
     }
 
+    // MARK: Thread records through --lang, --filters and --redact
+
+    /// A dump of three threads: a long English question with PII and a short answer, a
+    /// short English question with an email in its title, and a German question.
+    private func threadDump(_ scratch: Scratch) -> String {
+        func row(_ attributes: [(String, String)]) -> String {
+            func escaped(_ s: String) -> String {
+                s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                    .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            }
+            return "  <row " + attributes.map { "\($0.0)=\"\(escaped($0.1))\"" }.joined(separator: " ") + " />\n"
+        }
+        let bread = "I bake a loaf of sourdough every weekend, and by Tuesday the crumb is already dry and hard even though "
+            + "I keep it in a paper bag on the counter. A friend told me that the fridge makes it worse, which surprised me, "
+            + "because cold usually keeps food fresh for longer. What actually happens to the starch as bread goes stale, and "
+            + "is there a way to slow it down? You can write to baker@bakery.org or reach my server at 8.8.8.8 for photos."
+        let brot = "Ich backe jedes Wochenende ein Brot, aber nach zwei Tagen ist es schon trocken und hart. Meine Nachbarin "
+            + "sagt, dass man es im Kühlschrank aufbewahren soll, aber das scheint mir falsch zu sein. Was passiert eigentlich "
+            + "mit der Stärke, wenn Brot altbacken wird?"
+        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<posts>\n"
+        xml += row([("Id", "1"), ("PostTypeId", "1"), ("AcceptedAnswerId", "2"), ("Score", "7"), ("Title", "Why does bread go stale so fast?"),
+                    ("Body", "<p>\(bread)</p>"), ("Tags", "<bread>")])
+        xml += row([("Id", "2"), ("PostTypeId", "2"), ("ParentId", "1"), ("Score", "4"),
+                    ("Body", "<p>Call me at 415-555-0134 or mail jane@kitchen.net.</p>")])
+        xml += row([("Id", "3"), ("PostTypeId", "1"), ("Score", "1"), ("Title", "Salt question from cook@example.net"),
+                    ("Body", "<p>How much salt should I add to pasta water? I have heard many different answers.</p>"), ("Tags", "<salt>")])
+        xml += row([("Id", "4"), ("PostTypeId", "2"), ("ParentId", "3"), ("Score", "2"),
+                    ("Body", "<p>About one tablespoon for every four litres of water.</p>")])
+        xml += row([("Id", "5"), ("PostTypeId", "1"), ("Score", "3"), ("Title", "Warum wird Brot so schnell alt?"),
+                    ("Body", "<p>\(brot)</p>"), ("Tags", "<brot>")])
+        xml += row([("Id", "6"), ("PostTypeId", "2"), ("ParentId", "5"), ("Score", "5"),
+                    ("Body", "<p>Die Stärke kristallisiert wieder aus; im Gefrierschrank geht das viel langsamer als im Kühlschrank.</p>")])
+        xml += "</posts>\n"
+        try! FileManager.default.createDirectory(atPath: scratch.path + "/forum.example.org", withIntermediateDirectories: true)
+        return scratch.file("forum.example.org/Posts.xml", xml)
+    }
+
+    @Test func threadsGetTheirLanguageAndLangDropsThem() throws {
+        let scratch = Scratch()
+        let dump = threadDump(scratch)
+        let all = try Tool.run("lathe-ingest", [dump, "--quiet"])
+        #expect(all.status == 0, "\(all.stderr)")
+        let threads = try jsonLines(all.stdout)
+        #expect(threads.map { $0["lang"] } == ["en", "en", "de"])
+        #expect(threads.allSatisfy { ($0.value(at: "meta.lang_score")?.double ?? 0) > 0.65 }, "\(threads)")
+        let english = try Tool.run("lathe-ingest", [dump, "--lang", "en", "--rejects", scratch.path + "/rejects.jsonl",
+                                                    "--stats", scratch.path + "/stats.json"])
+        #expect(english.status == 0, "\(english.stderr)")
+        #expect(try jsonLines(english.stdout).map { $0["id"] } == ["forum.example.org/1", "forum.example.org/3"])
+        #expect(try JSONParser.parse(scratch.read("stats.json"))["dropped_by_reason"] == ["language": 1])
+        // The rejected thread is there whole, with its language.
+        let rejected = try jsonLines(scratch.read("rejects.jsonl"))
+        #expect(rejected.count == 1)
+        #expect(rejected.first?["reason"] == "language")
+        #expect(rejected.first?["id"] == "forum.example.org/5")
+        #expect(rejected.first?["lang"] == "de")
+        #expect(rejected.first?["answers"]?.array?.count == 1)
+    }
+
+    @Test func qualityFiltersJudgeTheQuestionAndKeepShortAnswers() throws {
+        let scratch = Scratch()
+        let dump = threadDump(scratch)
+        let result = try Tool.run("lathe-ingest", [dump, "--lang", "en", "--filters", "gopher", "--rejects", scratch.path + "/rejects.jsonl",
+                                                   "--stats", scratch.path + "/stats.json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let kept = try jsonLines(result.stdout)
+        // Thread 1's question passes; its answer is eight words, far under Gopher's 50, and stays.
+        #expect(kept.map { $0["id"] } == ["forum.example.org/1"])
+        #expect(kept.first.flatMap { $0.value(at: "answers.0.body") } == "Call me at 415-555-0134 or mail jane@kitchen.net.")
+        // Language first, then quality: the German thread counts as a language drop only. Thread
+        // 3's 15-word question fails Gopher's repetition rules first, as in datatrove: its top
+        // 4-gram, seen once, is over 18% of its characters.
+        #expect(try JSONParser.parse(scratch.read("stats.json"))["dropped_by_reason"] == ["language": 1, "top_4_gram": 1])
+        let short = try jsonLines(scratch.read("rejects.jsonl")).first { $0["reason"] == "top_4_gram" }
+        #expect(short?["id"] == "forum.example.org/3")
+        #expect(short?["reason_detail"] == "thread 3: gopher_repetition (question)")
+    }
+
+    @Test func redactReachesTitlesQuestionsAndAnswers() throws {
+        let scratch = Scratch()
+        let dump = threadDump(scratch)
+        let result = try Tool.run("lathe-ingest", [dump, "--redact", "email,ip,phone", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let threads = try jsonLines(result.stdout)
+        let bread = try #require(threads.first { $0["id"] == "forum.example.org/1" })
+        let body = bread.value(at: "question.body")?.string ?? ""
+        #expect(body.hasSuffix("You can write to email@example.com or reach my server at 192.0.2.1 for photos."), "\(body)")
+        #expect(bread.value(at: "answers.0.body") == "Call me at +1-555-0100 or mail email@example.com.")
+        #expect(bread.value(at: "meta.redacted") == ["email": 2, "ip": 1, "phone": 1])
+        let salt = try #require(threads.first { $0["id"] == "forum.example.org/3" })
+        #expect(salt.value(at: "question.title") == "Salt question from email@example.com")
+        #expect(salt.value(at: "meta.redacted") == ["email": 1])
+        let brot = try #require(threads.first { $0["id"] == "forum.example.org/5" })
+        #expect(brot.value(at: "meta.redacted") == nil)
+    }
+
     // MARK: Document filters
 
     private func documentsInput(_ scratch: Scratch) -> String {

@@ -120,26 +120,28 @@ public struct LanguageIdentifier: Sendable {
         var scalars: [UInt32] = []
         scalars.reserveCapacity(min(text.utf8.count, maxLetters * 2))
         var seen = 0
-        var counts = [Int](repeating: 0, count: Script.allCases.count)
+        // `allCases` builds a new array at each use: once here, not once per letter.
+        let scripts = Script.allCases
+        var counts = [Int](repeating: 0, count: scripts.count)
         var letters = 0
         for u in text.unicodeScalars {
             scalars.append(u.value)
             if let s = Script.of(u.value) {
-                counts[Script.allCases.firstIndex(of: s)!] += 1
+                counts[scripts.firstIndex(of: s)!] += 1
                 letters += 1
                 seen += 1
                 if seen >= maxLetters { break }
             }
         }
         guard letters > 0 else { return ("und", 0) }
-        let cjk = counts[Script.allCases.firstIndex(of: .han)!] + counts[Script.allCases.firstIndex(of: .kana)!]
-        var best = Script.allCases.indices.max { counts[$0] < counts[$1] }!
-        var script = Script.allCases[best]
-        if cjk > counts[best] { script = .han; best = Script.allCases.firstIndex(of: .han)! }
+        let cjk = counts[scripts.firstIndex(of: .han)!] + counts[scripts.firstIndex(of: .kana)!]
+        var best = scripts.indices.max { counts[$0] < counts[$1] }!
+        var script = scripts[best]
+        if cjk > counts[best] { script = .han; best = scripts.firstIndex(of: .han)! }
         let share = Double(script == .han || script == .kana ? cjk : counts[best]) / Double(letters)
 
         if script == .han || script == .kana {
-            let kana = counts[Script.allCases.firstIndex(of: .kana)!]
+            let kana = counts[scripts.firstIndex(of: .kana)!]
             return Double(kana) >= 0.05 * Double(cjk) ? ("ja", share) : ("zh", share)
         }
         if let sole = script.soleLanguage { return (sole, share) }

@@ -23,25 +23,41 @@ public struct DecodedText: Sendable {
 /// nothing is UTF-8 if it is valid UTF-8, else windows-1252 (what ISO-8859-1 means on the web).
 public enum Charset {
     public static func decode(_ bytes: [UInt8], httpCharset: String? = nil, sniffMeta: Bool = true) -> DecodedText {
-        bytes.withUnsafeBufferPointer { decode($0, httpCharset: httpCharset, sniffMeta: sniffMeta) }
+        // Most pages are UTF-8 already: they are handed on as they are, not copied.
+        switch bytes.withUnsafeBufferPointer({ read($0, httpCharset: httpCharset, sniffMeta: sniffMeta) }) {
+        case .utf8AsIs: DecodedText(utf8: bytes, charset: "utf-8", replaced: 0)
+        case .decoded(let decoded): decoded
+        }
     }
 
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, httpCharset: String? = nil, sniffMeta: Bool = true) -> DecodedText {
+        switch read(bytes, httpCharset: httpCharset, sniffMeta: sniffMeta) {
+        case .utf8AsIs: DecodedText(utf8: Array(bytes), charset: "utf-8", replaced: 0)
+        case .decoded(let decoded): decoded
+        }
+    }
+
+    private enum Reading {
+        case utf8AsIs
+        case decoded(DecodedText)
+    }
+
+    private static func read(_ bytes: UnsafeBufferPointer<UInt8>, httpCharset: String?, sniffMeta: Bool) -> Reading {
         if let (label, skip) = byteOrderMark(bytes) {
-            return convert(UnsafeBufferPointer(rebasing: bytes[skip...]), label: label)
+            return .decoded(convert(UnsafeBufferPointer(rebasing: bytes[skip...]), label: label))
         }
         let declared = httpCharset.flatMap(canonicalLabel) ?? (sniffMeta ? metaCharset(bytes).flatMap(canonicalLabel) : nil)
         let scan = scanUTF8(bytes)
         if let declared, declared != "utf-8" {
-            if scan.valid && scan.multibyte { return DecodedText(utf8: Array(bytes), charset: "utf-8", replaced: 0) }
-            return convert(bytes, label: declared)
+            if scan.valid && scan.multibyte { return .utf8AsIs }
+            return .decoded(convert(bytes, label: declared))
         }
         if declared == nil && !scan.valid {
             // Undeclared and not UTF-8: mostly invalid means a legacy page, a stray byte means a damaged UTF-8 one.
-            if scan.invalid * 20 > scan.nonASCII { return convert(bytes, label: "windows-1252") }
+            if scan.invalid * 20 > scan.nonASCII { return .decoded(convert(bytes, label: "windows-1252")) }
         }
-        if scan.valid { return DecodedText(utf8: Array(bytes), charset: "utf-8", replaced: 0) }
-        return repairUTF8(bytes)
+        if scan.valid { return .utf8AsIs }
+        return .decoded(repairUTF8(bytes))
     }
 
     /// The charset named by a `Content-Type` value (`text/html; charset="Shift_JIS"`).

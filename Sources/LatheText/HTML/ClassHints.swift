@@ -83,7 +83,7 @@ struct ClassHints {
     private static let hidingWords: Set<String> = ["hidden", "hide", "invisible", "sr-only", "visually-hidden", "visuallyhidden",
                                                    "screen-reader-text", "d-none", "is-hidden", "u-hidden", "offscreen", "element-invisible"]
 
-    private enum Kind { case none, content, furniture, strongFurniture, weak }
+    private enum Kind: Sendable { case none, content, furniture, strongFurniture, weak }
 
     private static func isAlnum(_ b: UInt8) -> Bool {
         (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
@@ -92,7 +92,7 @@ struct ClassHints {
     /// A token is lower-case ASCII letters and digits, so prefixes and parts are compared as
     /// bytes (String's `contains` goes through Foundation and was a tenth of extraction time).
     private static func classify(_ token: Slice<UnsafeBufferPointer<UInt8>>) -> Kind {
-        if let kind = exact[String(decoding: token, as: UTF8.self)] { return kind }
+        if let kind = exactWords.value(token) { return kind }
         for (prefix, kind) in prefixBytes where token.starts(with: prefix) { return kind }
         for (part, kind) in partBytes where Self.contains(token, part) { return kind }
         return .none
@@ -128,6 +128,10 @@ struct ClassHints {
         return table
     }()
 
+    /// `exact` without a String per lookup: building and hashing one for each token was most
+    /// of the cost of classifying a page's new class names.
+    private static let exactWords = ShortWordTable(exact)
+
     private static let prefixes: [(String, Kind)] = [
         ("comment", .strongFurniture), ("sharing", .strongFurniture), ("share", .strongFurniture), ("social", .strongFurniture),
         ("sidebar", .strongFurniture), ("related", .strongFurniture), ("advert", .furniture), ("sponsor", .furniture),
@@ -145,4 +149,69 @@ struct ClassHints {
 
     private static let prefixBytes = prefixes.map { (Array($0.0.utf8), $0.1) }
     private static let partBytes = parts.map { (Array($0.0.utf8), $0.1) }
+}
+
+/// Class and id values repeat throughout a page, so each distinct one is classified once.
+///
+/// Keyed by the value's lower-cased bytes, kept back to back in one arena: a repeat costs one
+/// pass over its bytes to hash them and one to compare, with no allocation; a `[[UInt8]: ClassHints]` spent more on building and hashing its keys than on
+/// classifying.
+struct HintCache {
+    private struct Entry {
+        var hash: UInt64
+        var start: Int32
+        var count: Int32
+        var hints: ClassHints
+    }
+    /// Open addressing: an index into `entries`, or -1.
+    private var slots = [Int32](repeating: -1, count: 256)
+    private var entries: [Entry] = []
+    private var arena: [UInt8] = []
+
+    mutating func hints(for value: UnsafePointer<UInt8>) -> ClassHints {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var count = 0
+        while true {
+            let b = value[count]
+            if b == 0 { break }
+            hash = (hash ^ UInt64(Self.lower(b))) &* 0x100_0000_01B3
+            count += 1
+        }
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        while slots[slot] >= 0 {
+            let e = entries[Int(slots[slot])]
+            if e.hash == hash && Int(e.count) == count && matches(e, value) { return e.hints }
+            slot = (slot + 1) & mask
+        }
+        let start = arena.count
+        for i in 0..<count { arena.append(Self.lower(value[i])) }
+        var fresh = ClassHints()
+        arena.withUnsafeBufferPointer { fresh.add(UnsafeBufferPointer(rebasing: $0[start...])) }
+        slots[slot] = Int32(entries.count)
+        entries.append(Entry(hash: hash, start: Int32(start), count: Int32(count), hints: fresh))
+        if entries.count * 2 > slots.count { grow() }
+        return fresh
+    }
+
+    @inline(__always)
+    private static func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+
+    private func matches(_ e: Entry, _ value: UnsafePointer<UInt8>) -> Bool {
+        arena.withUnsafeBufferPointer { kept in
+            let start = Int(e.start)
+            for i in 0..<Int(e.count) where kept[start + i] != Self.lower(value[i]) { return false }
+            return true
+        }
+    }
+
+    private mutating func grow() {
+        slots = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = slots.count - 1
+        for (n, e) in entries.enumerated() {
+            var slot = Int(truncatingIfNeeded: e.hash ^ (e.hash >> 29)) & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(n)
+        }
+    }
 }

@@ -136,7 +136,7 @@ struct TreeWalker {
     var rowHasCell = false
 
     var linkDepth = 0
-    var hintCache: [[UInt8]: ClassHints] = [:]
+    var hintCache = HintCache()
     var preDepth = 0
     var listDepth = 0
     var listCounters: [Int] = []
@@ -310,37 +310,11 @@ struct TreeWalker {
         return hints.hidden && tag != .body && tag != .html
     }
 
-    /// Class and id values repeat throughout a page; each distinct one is classified once.
     private mutating func addHints(_ value: UnsafePointer<UInt8>, to hints: inout ClassHints) {
-        let n = strlen(value)
-        var key = [UInt8](repeating: 0, count: n)
-        for i in 0..<n {
-            let b = value[i]
-            key[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
-        }
-        let found: ClassHints
-        if let cached = hintCache[key] {
-            found = cached
-        } else {
-            var fresh = ClassHints()
-            key.withUnsafeBufferPointer { fresh.add($0) }
-            hintCache[key] = fresh
-            found = fresh
-        }
+        let found = hintCache.hints(for: value)
         hints.weight += found.weight
         hints.furniture = hints.furniture || found.furniture
         hints.hidden = hints.hidden || found.hidden
-    }
-
-    private func withLowercased(_ value: UnsafePointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        let n = strlen(value)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { buffer in
-            for i in 0..<n {
-                let b = value[i]
-                buffer[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
-            }
-            body(UnsafeBufferPointer(buffer))
-        }
     }
 
     /// `display:none` or `visibility:hidden`, spaces and case aside.
@@ -384,12 +358,12 @@ struct TreeWalker {
         case .title:
             if title == nil, let text = Self.textContent(node), !text.isEmpty { title = text }
         case .link:
-            if canonical == nil, let rel = attribute(node, "rel"), rel.lowercased() == "canonical",
+            if canonical == nil, attributeKey(node, "rel") == "canonical",
                let href = attribute(node, "href"), !href.isEmpty { canonical = href }
         case .meta:
             // The key first: most meta tags are none of these, and their content (often long)
             // is then never read.
-            let key = (attribute(node, "property") ?? attribute(node, "name") ?? attribute(node, "itemprop") ?? "").lowercased()
+            let key = attributeKey(node, "property") ?? attributeKey(node, "name") ?? attributeKey(node, "itemprop") ?? ""
             func content() -> String? { attribute(node, "content").flatMap { $0.isEmpty ? nil : $0 } }
             switch key {
             case "og:title": if ogTitle == nil { ogTitle = content() }
@@ -402,6 +376,44 @@ struct TreeWalker {
             }
         default: break
         }
+    }
+
+    /// The attribute's value as `attribute(node, name)?.lowercased()` gives it, for matching
+    /// against the short ASCII keys of meta and link tags; nil when there is no such attribute.
+    /// Every meta tag of a page asks, so the common value (one text node of ASCII bytes) is
+    /// read in place, without building a String from all of it.
+    private func attributeKey(_ node: xmlNodePtr, _ name: String) -> String? {
+        var attribute = node.pointee.properties
+        while let a = attribute {
+            if strcmp(a.pointee.name, name) == 0 {
+                guard let text = a.pointee.children else { return "" }
+                guard text.pointee.next == nil, let content = text.pointee.content else {
+                    return self.attribute(node, name)?.lowercased()
+                }
+                func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+                var start = 0
+                while isSpace(content[start]) { start += 1 }
+                var end = start
+                var ascii = true
+                while content[end] != 0 {
+                    if content[end] >= 0x80 { ascii = false }
+                    end += 1
+                }
+                guard ascii else { return self.attribute(node, name)?.lowercased() }
+                while end > start && isSpace(content[end - 1]) { end -= 1 }
+                // No key is longer, and none has a space inside.
+                guard end - start <= 32 else { return "" }
+                var key: [UInt8] = []
+                for i in start..<end {
+                    let b = content[i]
+                    if isSpace(b) { return "" }
+                    key.append((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b)
+                }
+                return String(decoding: key, as: UTF8.self)
+            }
+            attribute = a.pointee.next
+        }
+        return nil
     }
 
     private func attribute(_ node: xmlNodePtr, _ name: String) -> String? {

@@ -20,8 +20,12 @@ enum PageTag: UInt8 {
         var n = 0
         while name[n] != 0 && n < 12 { n += 1 }
         guard name[n] == 0 else { return .inline }
-        return names[String(decoding: UnsafeBufferPointer(start: name, count: n), as: UTF8.self)] ?? .inline
+        return byName.value(UnsafeBufferPointer(start: name, count: n)) ?? .inline
     }
+
+    /// `names` without a String per element (libxml2's HTML parser copies each element's name,
+    /// so there is no interned pointer to cache by).
+    private static let byName = ShortWordTable(names)
 
     private static let names: [String: PageTag] = [
         "a": .a, "br": .br, "img": .img,

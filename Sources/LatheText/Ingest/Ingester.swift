@@ -84,6 +84,7 @@ public final class Ingester {
         let summary = try StackExchangeThreads.read(
             path: file.path, memoryBudget: settings.memoryBudget, tempDirectory: settings.tempDirectory,
             site: settings.site, keepUnanswered: settings.keepUnanswered, onError: config.onError, jobs: config.jobs,
+            checks: settings.checks,
             onThread: { try sink.emit($0) },
             onDrop: { drop in
                 try sink.drop(drop.record, reason: drop.reason, detail: .string(drop.message), at: drop.location)

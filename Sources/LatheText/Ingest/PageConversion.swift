@@ -7,6 +7,10 @@ public struct IngestSettings: Sendable {
     public var maxPageBytes = 16 << 20
     /// The `source` of every document; nil: the crawl name a WARC's warcinfo gives, else the input's name.
     public var source: String?
+    /// `--block-domains`, `--lang`, `--filters` and `--redact`, for documents and threads; nil
+    /// checks nothing and identifies no language.
+    public var checks: RecordChecks?
+    /// Further steps every document goes through after `checks`.
     public var filters: [DocumentStep] = []
     public var htmlField = "html"
     public var textField = "text"
@@ -101,6 +105,9 @@ public enum PageConversion {
         var document = document
         if document.text.allSatisfy(\.isWhitespace) {
             return .drop(document.json, reason: DropReason.emptyText)
+        }
+        if let checks = settings.checks, case .drop(let reason, let detail) = checks.check(&document) {
+            return .drop(document.json, reason: reason, detail: detail)
         }
         for filter in settings.filters {
             if case .drop(let reason, let detail) = filter.apply(&document) {

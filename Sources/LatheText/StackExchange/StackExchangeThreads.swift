@@ -53,7 +53,9 @@ public enum StackExchangeThreads {
     ///   - onError: `.fail` stops at a malformed row with `RecordError` (`file:line`), after
     ///     emitting every thread read before it; `.skip` makes it a `malformed_post` drop.
     ///   - jobs: threads converting bodies (the XML parse and the grouping use the caller's).
-    ///   - onDrop: called for every row or post not kept, with its reason.
+    ///   - checks: language, quality and PII checks for each thread (see `RecordChecks`); a
+    ///     thread they drop goes to `onDrop` whole, under the check's reason.
+    ///   - onDrop: called for every row, post or thread not kept, with its reason.
     /// - Throws: `IOFailure` for a dump that is cut off or not well-formed XML (`file:line`),
     ///   after emitting every thread read before the fault; `RecordError` as above; whatever
     ///   `onThread` or `onDrop` throw.
@@ -66,18 +68,19 @@ public enum StackExchangeThreads {
         keepUnanswered: Bool = true,
         onError: OnError = .fail,
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
+        checks: RecordChecks? = nil,
         onThread: (JSONValue) throws -> Void,
         onDrop: (StackExchangeDrop) throws -> Void
     ) throws -> StackExchangeSummary {
         try read(path: path, memoryBudget: memoryBudget, tempDirectory: tempDirectory, site: site,
                  keepUnanswered: keepUnanswered, onError: onError, jobs: jobs, maxFanIn: 64, chunkSize: 1 << 18,
-                 onThread: onThread, onDrop: onDrop)
+                 checks: checks, onThread: onThread, onDrop: onDrop)
     }
 
     /// `read` with the knobs tests turn: runs merged at once, and bytes per parser push.
     static func read(
         path: String, memoryBudget: Int, tempDirectory: String?, site: String?, keepUnanswered: Bool, onError: OnError,
-        jobs: Int, maxFanIn: Int, chunkSize: Int,
+        jobs: Int, maxFanIn: Int, chunkSize: Int, checks: RecordChecks? = nil,
         onThread: (JSONValue) throws -> Void, onDrop: (StackExchangeDrop) throws -> Void
     ) throws -> StackExchangeSummary {
         let source = try ByteSource(path: path)
@@ -120,7 +123,7 @@ public enum StackExchangeThreads {
 
         try grouper.finish { posts in
             if let answers = try assemble(posts, naming: naming, file: reader.name, keepUnanswered: keepUnanswered,
-                                          onThread: onThread, onDrop: drop) {
+                                          checks: checks, onThread: onThread, onDrop: drop) {
                 summary.threads += 1
                 summary.answers += answers
             }
@@ -164,13 +167,13 @@ public enum StackExchangeThreads {
 
     /// One thread's posts, in file order, to a record (or to drops); the number of answers
     /// kept, or nil when no thread was made.
-    static func assemble(_ posts: [ThreadPost], naming: ThreadNaming, file: String, keepUnanswered: Bool,
+    static func assemble(_ posts: [ThreadPost], naming: ThreadNaming, file: String, keepUnanswered: Bool, checks: RecordChecks? = nil,
                          onThread: (JSONValue) throws -> Void, onDrop: (StackExchangeDrop) throws -> Void) throws -> Int? {
         func drop(_ post: ThreadPost, _ reason: String, _ message: String) throws {
             try onDrop(StackExchangeDrop(reason: reason, message: message, location: SourceLocation(file: file, line: post.line),
                                          record: postRecord(post)))
         }
-        guard let question = posts.first(where: { !$0.isAnswer }) else {
+        guard var question = posts.first(where: { !$0.isAnswer }) else {
             for answer in posts {
                 try drop(answer, "orphan_answer", "answer \(answer.id) belongs to question \(answer.key), which is not in the dump")
             }
@@ -193,18 +196,37 @@ public enum StackExchangeThreads {
             try drop(question, "unanswered", "question \(question.id) has no answers")
             return nil
         }
-        try onThread(threadRecord(question: question, answers: answers, naming: naming))
+        guard let checks else {
+            try onThread(threadRecord(question: question, answers: answers, naming: naming))
+            return answers.count
+        }
+        var texts = RecordChecks.ThreadTexts(title: question.title, question: question.body, answers: answers.map(\.body))
+        let decision = checks.check(&texts)
+        question.title = texts.title
+        question.body = texts.question
+        for i in answers.indices { answers[i].body = texts.answers[i] }
+        let record = threadRecord(question: question, answers: answers, naming: naming, checked: texts)
+        if case .drop(let reason, let detail) = decision {
+            try onDrop(StackExchangeDrop(reason: reason, message: "thread \(question.id): \(detail?.string ?? reason)",
+                                         location: SourceLocation(file: file, line: question.line), record: record))
+            return nil
+        }
+        try onThread(record)
         return answers.count
     }
 
-    static func threadRecord(question: ThreadPost, answers: [ThreadPost], naming: ThreadNaming) -> JSONValue {
+    /// `checked` adds what the checks found: the language (`lang`, `meta.lang_score`) and the PII replaced (`meta.redacted`).
+    static func threadRecord(question: ThreadPost, answers: [ThreadPost], naming: ThreadNaming,
+                             checked: RecordChecks.ThreadTexts? = nil) -> JSONValue {
         var meta = JSONObject()
         meta["question_id"] = .number(JSONNumber(question.id))
         if !question.creationDate.isEmpty { meta["creation_date"] = .string(question.creationDate) }
         if let views = question.viewCount { meta["view_count"] = .number(JSONNumber(views)) }
         if let accepted = question.acceptedAnswerId { meta["accepted_answer_id"] = .number(JSONNumber(accepted)) }
         meta["answer_ids"] = .array(answers.map { .number(JSONNumber($0.id)) })
-        return .object(JSONObject([
+        if let score = checked?.langScore { meta["lang_score"] = RecordChecks.scoreValue(score) }
+        if let redacted = checked.flatMap({ RecordChecks.countsValue($0.redacted) }) { meta["redacted"] = redacted }
+        var record = JSONObject([
             ("id", .string(naming.id(question.id))),
             ("source", .string(naming.source)),
             ("question", .object(JSONObject([
@@ -220,8 +242,10 @@ public enum StackExchangeThreads {
                     ("accepted", .bool(answer.id == question.acceptedAnswerId)),
                 ]))
             })),
-            ("meta", .object(meta)),
-        ]))
+        ])
+        if let lang = checked?.lang { record["lang"] = .string(lang) }
+        record["meta"] = .object(meta)
+        return .object(record)
     }
 
     /// A post on its own, for `--rejects`.

@@ -65,7 +65,9 @@ final class WarcByteStream {
             ownsDescriptor = true
             name = path
         }
-        raw = [UInt8](repeating: 0, count: Self.chunk)
+        // Not zero-filled: only bytes read from the file are ever looked at, and a stream is
+        // opened per input file (a directory of small pages paid a 1 MiB memset for each).
+        raw = [UInt8](unsafeUninitializedCapacity: Self.chunk) { _, count in count = Self.chunk }
         windowCapacity = Self.chunk * 2
         window = .allocate(capacity: windowCapacity)
         isGzip = false
