@@ -105,8 +105,9 @@ private func tensorNames(_ path: String) throws -> Set<String> {
         let wrong = try Tool.run("lathe-train", ["--objective", "dpo", "--init", scratch.path + "/rm/checkpoint-1", "--seq-len", "100",
                                                  "--steps", "1", "--out", scratch.path + "/bad", scratch.path + "/train.jsonl"])
         #expect(wrong.status == 1, "\(wrong.stderr)")
-        #expect(wrong.stderr.contains("rm/checkpoint-1/config.json") && wrong.stderr.contains("a reward model (LlamaForSequenceClassification)")
-                    && wrong.stderr.contains("a policy needs LlamaForCausalLM"), "\(wrong.stderr)")
+        // Checked before any data is read, from config.json's architectures.
+        #expect(wrong.stderr.contains("rm/checkpoint-1/config.json") && wrong.stderr.contains("LlamaForSequenceClassification")
+                    && wrong.stderr.contains("needs a causal language model (LlamaForCausalLM)"), "\(wrong.stderr)")
     }
 
     @Test func identicalPairsStopOrAreCounted() throws {

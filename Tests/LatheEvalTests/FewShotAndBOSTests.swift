@@ -79,7 +79,7 @@ struct EvalFewShotFromTests {
         }
         let result = results.first { $0.metric == "acc" }!
         #expect(result.value == Double(acc) / 2)
-        #expect(result.settings == "chat_template=chatml few_shot=2 fewshot_from=dev fewshot_seed=7")
+        #expect(result.settings == "chat_template=chatml few_shot=2 fewshot_from=dev fewshot_seed=7 dtype=fp32")
     }
 
     @Test func aFewShotFileOfAnotherKindIsAnErrorWithFileAndLine() throws {
@@ -149,6 +149,6 @@ struct EvalGGUFBOSTests {
         let counted = (0..<lp.count).filter { labelled[$0 + 1] }
         let expected = -counted.map { lp[$0] }.reduce(0, +) / Double(counted.count)
         #expect(abs(result.value - expected) < 1e-4)
-        #expect(result.settings == "chat_template=off add_bos=true seq_len=256")
+        #expect(result.settings == "chat_template=off add_bos=true seq_len=256 dtype=fp32")
     }
 }

@@ -66,7 +66,7 @@ struct EvalRewardTests {
         #expect(abs(metric(results, "reward", "p50").value - s[3]) < 1e-4)
         #expect(abs(metric(results, "reward", "p90").value - (s[5] + 0.4 * (s[6] - s[5]))) < 1e-4)
         #expect(metric(results, "reward", "p90").stderr != nil)
-        #expect(metric(results, "reward", "mean").settings!.hasSuffix("reward_model=rm"))
+        #expect(metric(results, "reward", "mean").settings!.hasSuffix("reward_model=rm dtype=fp32"))
         #expect(metric(results, "reward", "mean").task == "reward:prompts")
         #expect(results.contains { $0.task == "generate:prompts" && $0.metric == "response_tokens" })
     }
