@@ -15,8 +15,9 @@ import LatheTensor
 public final class Llama: @unchecked Sendable {
     public let config: LlamaConfig
     public let params: LlamaParameters
-    /// Same layout as `params`; backward adds into it, `zeroGradients` clears it.
-    public let grads: LlamaParameters
+    /// Same layout as `params`; backward adds into it, `zeroGradients` clears it. Allocated at the
+    /// first of those, so a model that is only run forward (a frozen reference or reward model) holds none.
+    public private(set) lazy var grads = LlamaParameters(zerosFor: config, head: params.head)
     public let acts: LlamaActivations
     public let rope: RoPE
     /// (B, T) of the last forward.
@@ -67,7 +68,6 @@ public final class Llama: @unchecked Sendable {
     public init(params: LlamaParameters, maxBatch: Int, maxSeq: Int) {
         config = params.config
         self.params = params
-        grads = LlamaParameters(zerosFor: config, head: params.head)
         acts = LlamaActivations(config: config, maxBatch: maxBatch, maxSeq: maxSeq, outputs: params.outputs)
         rope = RoPE(headDim: config.headDim, maxPositions: max(config.maxPositionEmbeddings, maxSeq), theta: config.ropeTheta)
     }

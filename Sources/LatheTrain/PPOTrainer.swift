@@ -36,6 +36,11 @@ public struct PPOSettings: Sendable {
 /// GAE over a value model (a reward-model trunk with its scalar read at every position); whitened
 /// advantages; then `epochs` passes of `miniBatches` updates of the clipped surrogate plus the
 /// clipped value loss. One lathe-train step is one batch of rollouts.
+///
+/// The reward model is in memory twice, as TRL holds it: frozen (the reward) and training (the value
+/// model, its copy); they part at the value model's first update, so no weights can be shared. The
+/// frozen models (the reference, the reward) only run forward: they hold no gradients, and lathe-train
+/// gives them one row of activations, not a batch's.
 public final class PPOTrainer: TrainingRun {
     public let policy: Llama
     public let reference: Llama
@@ -54,12 +59,13 @@ public final class PPOTrainer: TrainingRun {
     /// Where a resumed run reloads the reference and the reward model from (trainer state extras).
     public let names: [String: String]
     public private(set) var kl: KLController
-    public private(set) var order: DataOrder
-    public private(set) var step = 0
-    public private(set) var tokensSeen = 0
+    public private(set) var progress: RolloutProgress
+    public var step: Int { progress.step }
+    public var tokensSeen: Int { progress.tokensSeen }
     public var headline: [String] { ["objective/scores", "objective/kl"] }
 
-    /// `policy`, `reference` and `value` must hold batchSize / miniBatches rows of seqLen tokens.
+    /// `policy` and `value` must hold batchSize / miniBatches rows of seqLen tokens; `reference` and the
+    /// reward model, run forward only, any number of rows.
     public init(policy: Llama, reference: Llama, value: RewardModel, tokenizer: Tokenizer, template: ChatTemplate = .chatml,
                 data: PromptData, reward: any RewardFunction, endOfTurn: Int32, settings: TrainSettings, ppo: PPOSettings,
                 seqLen: Int, names: [String: String] = [:], resumeFrom state: TrainerState? = nil) {
@@ -80,9 +86,7 @@ public final class PPOTrainer: TrainingRun {
         valueOptimizer = AdamW(config: value.config, head: value.params.head, weightDecay: Float(settings.weightDecay))
         kl = KLController(value: state?.extras[Self.klKey].flatMap(Double.init) ?? ppo.klCoef, target: ppo.targetKL,
                           horizon: ppo.klHorizon)
-        order = DataOrder(count: data.count, seed: settings.seed, cursor: state?.cursor ?? DataCursor())
-        step = state?.step ?? 0
-        tokensSeen = state?.tokens ?? 0
+        progress = RolloutProgress(prompts: data.count, settings: settings, resumeFrom: state)
         generator = Generator(params: policy.params, slots: min(64, settings.batchSize), capacity: seqLen)
     }
 
@@ -98,22 +102,18 @@ public final class PPOTrainer: TrainingRun {
     /// One step: rollouts, scores, KL-penalised rewards, GAE, then the PPO epochs. Metrics carry TRL's names.
     public func trainStep() throws -> StepResult {
         let started = monotonicSeconds()
-        let prompts = (0..<settings.batchSize).map { _ in data.prompts[order.next()] }
-        let options = SamplingOptions(temperature: ppo.temperature, maxNewTokens: ppo.maxNewTokens,
-                                      seed: Rollout.seed(settings.seed, step: step))
+        let prompts = progress.draw(settings.batchSize, from: data)
+        let options = progress.sampling(temperature: ppo.temperature, maxNewTokens: ppo.maxNewTokens)
         let rollouts = try Rollout.generate(generator, prompts: prompts, copies: 1, options: options, tokenizer: tokenizer,
                                             endOfTurn: endOfTurn)
-        var scores = try Rollout.score(rollouts, with: reward, step: step)
+        var scores = try Rollout.score(rollouts, with: reward, step: progress.step)
         for (i, r) in rollouts.enumerated() where !r.finished { scores[i] -= ppo.missingEOSPenalty }
         let samples = rollouts.map(\.sample)
         let m = miniBatchSize
-        var oldLogProbs: [[Double]] = [], refLogProbs: [[Double]] = [], oldValues: [[Double]] = []
-        for start in stride(from: 0, to: samples.count, by: m) {
-            let chunk = Array(samples[start..<min(start + m, samples.count)])
-            oldLogProbs += PolicyLogProbs.forward(policy, chunk, temperature: ppo.temperature).logProbs
-            refLogProbs += PolicyLogProbs.forward(reference, chunk, temperature: ppo.temperature).logProbs
-            oldValues += values(chunk)
-        }
+        let oldLogProbs = PolicyLogProbs.logProbs(policy, samples, temperature: ppo.temperature)
+        let refLogProbs = PolicyLogProbs.logProbs(reference, samples, temperature: ppo.temperature)
+        var oldValues: [[Double]] = []
+        for start in stride(from: 0, to: samples.count, by: m) { oldValues += values(Array(samples[start..<min(start + m, samples.count)])) }
         // Per-token rewards: −β·KL everywhere, plus the score at the last token.
         var klSums: [Double] = [], advantages: [[Double]] = [], returns: [[Double]] = []
         var nonScore = 0.0
@@ -131,7 +131,7 @@ public final class PPOTrainer: TrainingRun {
 
         let surrogate = ClippedSurrogate(epsilon: ppo.epsilon)
         let updatesPerStep = ppo.epochs * ppo.miniBatches
-        let lr = settings.schedule.rate(step: step + 1, total: settings.steps, peak: settings.lr, warmup: settings.warmup)
+        let lr = progress.rate
         var policyLoss = 0.0, valueLoss = 0.0, clipfrac = 0.0, valueClipfrac = 0.0, approxKL = 0.0, entropy = 0.0, lastNorm = 0.0
         var rng = SplitMix64(seed: options.seed)
         for epoch in 0..<ppo.epochs {
@@ -180,12 +180,11 @@ public final class PPOTrainer: TrainingRun {
                 let policyNorm = gradientNorm(policy.grads), valueNorm = gradientNorm(value.grads)
                 let norm = (policyNorm * policyNorm + valueNorm * valueNorm).squareRoot()
                 guard norm.isFinite && policyLoss.isFinite && valueLoss.isFinite else {
-                    throw TrainingError("step \(step + 1), epoch \(epoch + 1): the PPO losses are \(policyLoss) (policy) and \(valueLoss) "
-                        + "(value), the gradient norm \(norm); stopped before updating the weights. Lower --lr; prompts: "
-                        + prompts.map(\.name).joined(separator: ", "))
+                    throw progress.nonFinite("epoch \(epoch + 1): the PPO losses are \(policyLoss) (policy) and \(valueLoss) (value), "
+                        + "the gradient norm \(norm)", prompts: prompts)
                 }
                 let scale = settings.clip > 0 && norm > settings.clip ? Float(settings.clip / norm) : 1
-                let update = step * updatesPerStep + epoch * ppo.miniBatches + k + 1
+                let update = progress.adamStep(update: epoch * ppo.miniBatches + k, of: updatesPerStep)
                 optimizer.update(policy.params, policy.grads, lr: Float(lr), step: update, gradScale: scale)
                 valueOptimizer.update(value.params, value.grads, lr: Float(lr), step: update, gradScale: scale)
                 lastNorm = norm
@@ -202,9 +201,7 @@ public final class PPOTrainer: TrainingRun {
             ("completions/missing_eos", Double(rollouts.filter { !$0.finished }.count) / n),
         ]
         kl.update(kl: meanKL, responses: samples.count)
-        step += 1
-        let seen = samples.reduce(0) { $0 + $1.prompt.count + $1.response.count }
-        tokensSeen += seen
+        let seen = progress.finish(samples)
         return StepResult(loss: policyLoss + ppo.valueCoef * valueLoss, gradNorm: lastNorm, lr: lr, tokens: seen,
                           seconds: monotonicSeconds() - started, metrics: metrics)
     }
@@ -221,18 +218,17 @@ public final class PPOTrainer: TrainingRun {
     public func saveCheckpoint() throws -> String {
         var extras = names
         extras[Self.klKey] = "\(kl.value)"
-        let state = TrainerState(step: step, tokens: tokensSeen, cursor: order.cursor, seed: settings.seed, objective: "ppo",
-                                 seqLen: seqLen, batchSize: settings.batchSize, gradAccum: settings.gradAccum,
-                                 examplesPerEpoch: data.count, totalSteps: settings.steps, optimizer: optimizer, extras: extras)
-        let files = try HFCheckpoint.files(model: policy.params, tokenizer: tokenizer, template: template, objective: .sft, seqLen: seqLen)
-            + [Checkpoint.File(name: Self.valueFile) { [value] path in
-                   try SafetensorsFile.write(Checkpoint.tensors(of: value.params), metadata: ["format": "pt"], to: path)
-               },
-               Checkpoint.File(name: Self.valueOptimizerFile) { [valueOptimizer] path in
-                   try SafetensorsFile.write(Checkpoint.tensors(of: valueOptimizer.m, prefix: "exp_avg.")
-                       + Checkpoint.tensors(of: valueOptimizer.v, prefix: "exp_avg_sq."), metadata: ["format": "lathe"], to: path)
-               }]
-        return try RunCheckpoint.write(files, state: state, optimizer: optimizer, settings: settings)
+        let valueFiles = [
+            Checkpoint.File(name: Self.valueFile) { [value] path in
+                try SafetensorsFile.write(Checkpoint.tensors(of: value.params), metadata: ["format": "pt"], to: path)
+            },
+            Checkpoint.File(name: Self.valueOptimizerFile) { [valueOptimizer] path in
+                try SafetensorsFile.write(Checkpoint.tensors(of: valueOptimizer.m, prefix: "exp_avg.")
+                    + Checkpoint.tensors(of: valueOptimizer.v, prefix: "exp_avg_sq."), metadata: ["format": "lathe"], to: path)
+            },
+        ]
+        return try progress.save(objective: "ppo", policy: policy, tokenizer: tokenizer, template: template, seqLen: seqLen,
+                                 examples: data.count, optimizer: optimizer, extras: extras, files: valueFiles)
     }
 
     /// Restores the value model and its optimizer moments saved by `saveCheckpoint`.

@@ -98,13 +98,13 @@ public enum PolicyLogProbs {
         }
     }
 
-    /// log π of every response token of `samples`, `rows` at a time, no gradient (rollout-time
-    /// and reference log-probabilities).
-    public static func logProbs(_ model: Llama, _ samples: [PolicySample], temperature: Double, rows: Int) -> [[Double]] {
+    /// log π of every response token of `samples`, as many rows at a time as the model holds, no
+    /// gradient (rollout-time and reference log-probabilities).
+    public static func logProbs(_ model: Llama, _ samples: [PolicySample], temperature: Double) -> [[Double]] {
         var out: [[Double]] = []
         var start = 0
         while start < samples.count {
-            let chunk = Array(samples[start..<min(start + rows, samples.count)])
+            let chunk = Array(samples[start..<min(start + model.acts.maxBatch, samples.count)])
             out += forward(model, chunk, temperature: temperature).logProbs
             start += chunk.count
         }

@@ -273,8 +273,7 @@ struct Train: ParsableCommand {
         settings.schedule = schedule
         settings.weightDecay = weightDecay
         settings.clip = clip
-        let perStep = batchSize * gradAccum
-        settings.steps = steps ?? epochs.map { max(1, Int((Double(examples) * $0 / Double(perStep)).rounded(.up))) } ?? 100
+        settings.steps = steps ?? epochs.map { max(1, Int((Double(examples) * $0 / Double(examplesPerStep)).rounded(.up))) } ?? 100
         settings.evalEvery = evalEvery
         settings.saveEvery = saveEvery
         settings.keepLast = keepLast

@@ -55,7 +55,9 @@ private final class RLScratch {
     // step 2 ending with the same bytes as the uninterrupted run.
     @Test(arguments: ["grpo", "ppo"]) func runsLogsAndResumesBitForBit(objective: String) throws {
         let s = try RLScratch()
-        let extra = objective == "grpo" ? ["--group-size", "3", "--beta", "0.04"] : ["--ppo-epochs", "2", "--mini-batches", "2", "--target-kl", "1"]
+        // GRPO: 6 completions a step (2 prompts x 3) in micro-batches of --batch-size 2, 2 updates on each batch of rollouts.
+        let extra = objective == "grpo" ? ["--num-generations", "3", "--grad-accum", "3", "--num-iterations", "2", "--beta", "0.04"]
+            : ["--ppo-epochs", "2", "--mini-batches", "2", "--target-kl", "1"]
         let common = ["--objective", objective, "--reward-model", s.rewardModel, "--steps", "4"] + extra
         let whole = try s.train(common + ["--init", s.policy, "--out", s.path + "/one", "--log", s.path + "/one.jsonl"])
         #expect(whole.status == 0, "\(whole.stderr)")
@@ -74,6 +76,16 @@ private final class RLScratch {
         let first = try s.train(common + ["--init", s.policy, "--out", s.path + "/two", "--save-every", "2"])
         #expect(first.status == 0, "\(first.stderr)")
         try FileManager.default.removeItem(atPath: s.path + "/two/checkpoint-4")
+        if objective == "grpo" {
+            // Other groups would not continue the run bit for bit.
+            let regrouped = try s.train(common + ["--out", s.path + "/two", "--resume", "--num-generations", "2"])
+            #expect(regrouped.status == 1 && regrouped.stderr.contains("sampled 3 responses per prompt"), "\(regrouped.stderr)")
+            // An epoch is the 6 prompts, 2 a step.
+            let epoch = try s.train(extra + ["--objective", "grpo", "--reward-model", s.rewardModel, "--epochs", "1", "--init", s.policy,
+                                             "--out", s.path + "/epoch", "--log", s.path + "/epoch.jsonl"])
+            #expect(epoch.status == 0, "\(epoch.stderr)")
+            #expect(try s.log("epoch.jsonl").count == 3)
+        }
         let resumed = try s.train(common + ["--out", s.path + "/two", "--resume"])
         #expect(resumed.status == 0 && resumed.stderr.contains("at step 2 of 4"), "\(resumed.stderr)")
         var files = ["model.safetensors", "optimizer.safetensors", "trainer_state.json", "config.json", "tokenizer.json"]
@@ -97,6 +109,10 @@ private final class RLScratch {
         let policyAsReward = try s.train(["--objective", "grpo", "--init", s.policy, "--reward-model", s.policy, "--steps", "1",
                                           "--group-size", "2", "--out", s.path + "/x"])
         #expect(policyAsReward.status == 1 && policyAsReward.stderr.contains("needs a reward model"), "\(policyAsReward.stderr)")
+        // A step's completions (--batch-size x --grad-accum) that do not split into whole groups: a usage error.
+        let ragged = try s.train(["--objective", "grpo", "--init", s.policy, "--reward-model", s.rewardModel, "--steps", "1",
+                                  "--num-generations", "3", "--out", s.path + "/x"])
+        #expect(ragged.status == 64 && ragged.stderr.contains("must divide --batch-size x --grad-accum (2)"), "\(ragged.stderr)")
         // A reward model trained with another tokenizer: an error, unless scoring re-tokenised text is asked for.
         s.scratch.file("other.jsonl", #"{"text":"Entirely different words make another vocabulary, with <|im_start|> and <|im_end|> markers."}"# + "\n")
         let other = try Tool.run("lathe-train", ["tokenizer", "--vocab-size", "290", "-o", s.path + "/other.json", s.path + "/other.jsonl"])
@@ -152,7 +168,8 @@ private final class RLScratch {
         let ppo = try Tool.run("lathe-train", common + ["--objective", "ppo", "--batch-size", "10", "--mini-batches", "2", "--kl-coef", "0.05",
                                                         "--out", p + "/ppo", "--log", p + "/ppo.jsonl"])
         #expect(ppo.status == 0, "\(ppo.stderr)")
-        let grpo = try Tool.run("lathe-train", common + ["--objective", "grpo", "--batch-size", "4", "--group-size", "8", "--beta", "0.04",
+        let grpo = try Tool.run("lathe-train", common + ["--objective", "grpo", "--batch-size", "8", "--grad-accum", "4", "--num-generations", "8",
+                                                         "--beta", "0.04",
                                                          "--out", p + "/grpo", "--log", p + "/grpo.jsonl"])
         #expect(grpo.status == 0, "\(grpo.stderr)")
         func series(_ log: String, _ field: String) throws -> [Double] {

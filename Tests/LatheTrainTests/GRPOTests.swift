@@ -27,7 +27,7 @@ struct LowercaseShare: RewardFunction {
 
     static func settings(steps: Int, lr: Double = 1e-2) -> TrainSettings {
         var s = TrainSettings()
-        s.batchSize = 4
+        s.batchSize = 8
         s.lr = lr
         s.schedule = .constant
         s.weightDecay = 0
@@ -55,8 +55,10 @@ struct LowercaseShare: RewardFunction {
         grpo.maxNewTokens = 8
         grpo.beta = 0.04
         let steps = 30
+        var settings = Self.settings(steps: steps)
+        settings.gradAccum = 4  // 32 completions a step (4 prompts x the default 8) in micro-batches of 8 rows
         let trainer = GRPOTrainer(model: model, reference: reference, tokenizer: try byteTokenizer(), data: data, reward: LowercaseShare(),
-                                  endOfTurn: 2, settings: Self.settings(steps: steps), grpo: grpo, seqLen: 48)
+                                  endOfTurn: 2, settings: settings, grpo: grpo, seqLen: 48)
         var rewards: [Double] = [], kls: [Double] = []
         for _ in 0..<steps {
             let m = Dictionary(uniqueKeysWithValues: try trainer.trainStep().metrics.map { ($0.name, $0.value) })
@@ -104,10 +106,12 @@ struct LowercaseShare: RewardFunction {
         let directory = NSTemporaryDirectory() + "lathe-grpo-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var settings = Self.settings(steps: 4, lr: 3e-3)
-        settings.batchSize = 2
+        settings.batchSize = 3
+        settings.gradAccum = 2
         settings.outDirectory = directory
         var grpo = GRPOSettings()
         grpo.groupSize = 3
+        grpo.iterations = 2
         grpo.maxNewTokens = 5
         grpo.temperature = 0.8
         func trainer(_ model: Llama, _ state: TrainerState? = nil) throws -> GRPOTrainer {
@@ -120,12 +124,75 @@ struct LowercaseShare: RewardFunction {
         for _ in 0..<2 { _ = try first.trainStep() }
         let path = try first.saveCheckpoint()
         let state = try TrainerState(contentsOf: path)
-        #expect(state.objective == "grpo" && state.step == 2)
+        #expect(state.objective == "grpo" && state.step == 2 && state.extras[GRPOTrainer.groupSizeKey] == "3")
         let resumed = try trainer(Llama(params: try Checkpoint.loadParameters(from: path), maxBatch: 3, maxSeq: 48), state)
         try resumed.optimizer.load(from: path)
         for _ in 0..<2 { _ = try resumed.trainStep() }
         #expect(resumed.step == 4 && resumed.tokensSeen == whole.tokensSeen)
         let a = whole.model.params.arena, b = resumed.model.params.arena
         #expect((0..<a.count).allSatisfy { a.base[$0] == b.base[$0] })
+    }
+
+    /// Records what each step's reward sees.
+    final class Recorder: RewardFunction {
+        var batches: [[Rollout]] = []
+        func rewards(_ rollouts: [Rollout]) throws -> [Double] {
+            batches.append(rollouts)
+            return try LowercaseShare().rewards(rollouts)
+        }
+    }
+
+    // As TRL counts them: --batch-size x --grad-accum completions a step, G to each of that many / G prompts,
+    // groups consecutive; how the completions are cut into micro-batches changes no update (6 rows at once,
+    // or 3 micro-batches of 2, end at the same weights to float rounding).
+    @Test func aStepSamplesBatchSizeTimesGradAccumCompletions() throws {
+        let data = try Self.prompts(6)
+        var grpo = GRPOSettings()
+        grpo.groupSize = 3
+        grpo.maxNewTokens = 5
+        func run(rows: Int, accumulate: Int) throws -> (GRPOTrainer, Recorder) {
+            var settings = Self.settings(steps: 2, lr: 1e-2)
+            settings.batchSize = rows
+            settings.gradAccum = accumulate
+            let recorder = Recorder()
+            let trainer = GRPOTrainer(model: DPOTests.tinyModel(seed: 4, rows: rows, seq: 48), reference: nil, tokenizer: try byteTokenizer(),
+                                      data: data, reward: recorder, endOfTurn: 2, settings: settings, grpo: grpo, seqLen: 48)
+            for _ in 0..<2 { _ = try trainer.trainStep() }
+            return (trainer, recorder)
+        }
+        let (whole, seen) = try run(rows: 6, accumulate: 1)
+        #expect(seen.batches.map(\.count) == [6, 6])
+        for batch in seen.batches {
+            let names = batch.map(\.prompt.name)
+            #expect(Set(names).count == 2 && names[0] == names[2] && names[3] == names[5] && names[0] != names[3], "\(names)")
+        }
+        #expect(Set(seen.batches.flatMap { $0.map(\.prompt.name) }).count == 4)  // the second step draws the next two prompts
+        let (split, _) = try run(rows: 2, accumulate: 3)
+        let a = whole.model.params.arena, b = split.model.params.arena, start = DPOTests.tinyModel(seed: 4, rows: 1, seq: 8).params.arena
+        let moved = (0..<a.count).map { abs(a.base[$0] - start.base[$0]) }.max()!
+        let apart = (0..<a.count).map { abs(a.base[$0] - b.base[$0]) }.max()!
+        #expect(moved > 1e-3 && apart < 1e-5, "moved \(moved), apart \(apart)")
+    }
+
+    // With one update a step the ratio to the sampling policy is 1 at every token, so nothing is clipped; with
+    // μ = 4 updates on the same rollouts, later updates compare against the rollout-time log-probabilities and
+    // at a high rate some tokens leave 1 ± ε and are clipped (TRL's num_iterations).
+    @Test func moreIterationsClipAgainstTheSamplingPolicy() throws {
+        let data = try Self.prompts(4)
+        var settings = Self.settings(steps: 3, lr: 3e-2)
+        settings.gradAccum = 4
+        func clipRatios(iterations: Int) throws -> [Double] {
+            var grpo = GRPOSettings()
+            grpo.maxNewTokens = 8
+            grpo.iterations = iterations
+            let trainer = GRPOTrainer(model: DPOTests.tinyModel(seed: 5, rows: 8, seq: 48), reference: nil, tokenizer: try byteTokenizer(),
+                                      data: data, reward: LowercaseShare(), endOfTurn: 2, settings: settings, grpo: grpo, seqLen: 48)
+            return try (0..<3).map { _ in
+                Dictionary(uniqueKeysWithValues: try trainer.trainStep().metrics.map { ($0.name, $0.value) })["clip_ratio"]!
+            }
+        }
+        #expect(try clipRatios(iterations: 1) == [0, 0, 0])
+        let clipped = try clipRatios(iterations: 4)
+        #expect(clipped.allSatisfy { $0 > 0 && $0 < 0.75 }, "\(clipped)")
     }
 }
