@@ -69,7 +69,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "GRPO and PPO") var rl: RLOptions
 
-    @Option(help: "For dpo, grpo and ppo: the reference model's checkpoint directory (default: the starting model). For dpo its log-probabilities are computed once into --out/ref_logps.bin.")
+    @Option(help: "For dpo, grpo and ppo: the reference model's checkpoint directory or GGUF file (default: the starting model). For dpo its log-probabilities are computed once into --out/ref_logps.bin.")
     var ref: String?
 
     @Option(help: "Size preset: tiny (4 layers x 256), small (8 x 512) or smollm2-135m; the vocabulary is the tokenizer's. Default: tiny, unless --config or --init is given.")
@@ -285,9 +285,10 @@ struct Train: ParsableCommand {
 
     /// Names a reference checkpoint on disk without loading it: its path, and its weights file's size and time.
     func checkpointStamp(_ directory: String) throws -> String {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/model.safetensors")
+        let weights = directory.hasSuffix(".gguf") ? directory : directory + "/model.safetensors"
+        let attributes = try? FileManager.default.attributesOfItem(atPath: weights)
         guard let size = attributes?[.size], let date = attributes?[.modificationDate] as? Date else {
-            throw IOFailure("\(directory): no model.safetensors; --ref takes a checkpoint directory")
+            throw IOFailure("\(directory): no model.safetensors; --ref takes a checkpoint directory or a GGUF file")
         }
         return "\(directory) size=\(size) mtime=\(date.timeIntervalSince1970)"
     }

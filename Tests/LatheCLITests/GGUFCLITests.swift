@@ -34,6 +34,12 @@ struct GGUFCLITests {
             lathe-eval same --data chats.jsonl -o same.jsonl --quiet
             lathe-train run $common --steps 8 --lr 1e-2 --out tuned
             lathe-eval tuned --data chats.jsonl -o tuned.jsonl --quiet
+            for i in 1 2 3 4; do
+              echo '{"prompt":"Where is cat 12?","chosen":"Cat 12 is on mat 345.","rejected":"No idea."}'
+            done > pairs.jsonl
+            lathe-train run --objective dpo --init "$gguf" --ref "$gguf" --seq-len 63 --batch-size 2 --steps 2 --lr 1e-3 \
+              --out dpo --quiet pairs.jsonl
+            lathe-eval dpo --ref "$gguf" --data pairs.jsonl -o dpo.jsonl --quiet
             """#, in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         func loss(_ name: String) throws -> Double {
@@ -45,6 +51,9 @@ struct GGUFCLITests {
         let fromFile = try loss("gguf.jsonl"), same = try loss("same.jsonl"), tuned = try loss("tuned.jsonl")
         #expect(abs(same - fromFile) < 1e-4, "GGUF \(fromFile), checkpoint after a 1e-12 step \(same)")
         #expect(tuned < fromFile - 0.5, "GGUF \(fromFile), after 8 SFT steps \(tuned)")
+        // DPO from the file against the file as reference: the implicit reward now prefers the chosen answers.
+        let dpo = try String(contentsOfFile: dir + "/dpo.jsonl", encoding: .utf8)
+        #expect(dpo.contains(#""metric":"reward_accuracy","value":1,"#), "\(dpo)")
         let saved = try String(contentsOfFile: dir + "/same/checkpoint-1/tokenizer.json", encoding: .utf8)
         #expect(saved.contains(#""individual_digits":true"#))
     }
