@@ -21,9 +21,16 @@ public struct CheckpointRef: Sendable, Equatable {
         self.problem = problem
     }
 
+    /// Names of step directories in a run: lathe-train's and transformers' `checkpoint-STEP`, and `step-STEP`.
+    static let stepPrefixes = ["checkpoint-", "step-"]
+
+    /// The step a `checkpoint-STEP` or `step-STEP` directory name carries.
+    static func step(named name: Substring) -> Int? {
+        stepPrefixes.lazy.compactMap { name.hasPrefix($0) ? Int(name.dropFirst($0.count)) : nil }.first
+    }
+
     static func step(of path: String) -> Int? {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        if name.hasPrefix("checkpoint-"), let n = Int(name.dropFirst("checkpoint-".count)) { return n }
+        if let n = step(named: path.split(separator: "/").last ?? Substring(path)) { return n }
         if let data = FileManager.default.contents(atPath: path + "/trainer_state.json"),
            let state = try? JSONParser.parse(Array(data)) {
             return state["step"]?.int ?? state["global_step"]?.int
@@ -60,8 +67,8 @@ extension LoadedCheckpoint {
 }
 
 public enum Checkpoints {
-    /// Checkpoint directories, GGUF files, run directories (each `checkpoint-STEP` inside,
-    /// in step order), files listing any of these one per line, and glob patterns. An
+    /// Checkpoint directories, GGUF files, run directories (each `checkpoint-STEP` or `step-STEP`
+    /// inside, in step order), files listing any of these one per line, and glob patterns. An
     /// argument naming nothing usable comes back with its `problem` set.
     public static func resolve(_ arguments: [String]) -> [CheckpointRef] {
         arguments.flatMap { resolve($0, depth: 0) }
@@ -85,13 +92,14 @@ public enum Checkpoints {
                 return [CheckpointRef(path: argument, step: CheckpointRef.step(of: argument))]
             }
             let steps = ((try? manager.contentsOfDirectory(atPath: argument)) ?? [])
-                .compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst("checkpoint-".count)) : nil }.sorted()
+                .compactMap { name in CheckpointRef.step(named: Substring(name)).map { (step: $0, name: name) } }
+                .sorted { ($0.step, $0.name) < ($1.step, $1.name) }
             if steps.isEmpty {
                 return [CheckpointRef(path: argument, problem: "\(argument): not a checkpoint (no config.json) and no checkpoint-STEP "
-                    + "directories inside; give a checkpoint directory, a run directory of lathe-train, or a GGUF file")]
+                    + "or step-STEP directories inside; give a checkpoint directory, a run directory of lathe-train, or a GGUF file")]
             }
             let base = argument.hasSuffix("/") ? String(argument.dropLast()) : argument
-            return steps.map { CheckpointRef(path: base + "/checkpoint-\($0)", step: $0) }
+            return steps.map { CheckpointRef(path: base + "/" + $0.name, step: $0.step) }
         }
         if argument.hasSuffix(".gguf") { return [CheckpointRef(path: argument)] }
         guard depth == 0, let data = manager.contents(atPath: argument) else {
@@ -120,26 +128,9 @@ public enum Checkpoints {
         let params: LlamaParameters, tokenizer: Tokenizer, key: [UInt8]
         var bos: Int32?
         if ref.isGGUF {
-            do {
-                let file = try GGUFFile(path: ref.path)
-                params = try file.llamaParameters()
-                let stored = try file.tokenizer()
-                key = stored.json
-                tokenizer = try Tokenizer(json: try JSONParser.parse(key))
-                if stored.addBOS {
-                    guard let id = stored.specialIds["bos"], id < tokenizer.vocabSize else {
-                        throw IOFailure("\(ref.path): tokenizer.ggml.add_bos_token is set but tokenizer.ggml.bos_token_id is "
-                            + "missing or outside the vocabulary; the file is inconsistent")
-                    }
-                    bos = Int32(id)
-                }
-            } catch let error as GGUFError {
-                throw IOFailure(error.message)
-            } catch let error as IOFailure {
-                throw error
-            } catch {
-                throw IOFailure("\(ref.path): the tokenizer stored in the file cannot be read: \(error)")
-            }
+            params = try Checkpoint.loadParameters(from: ref.path)
+            let stored = try ImportedTokenizer(path: ref.path)
+            (tokenizer, key, bos) = (stored.tokenizer, stored.json, stored.bos)
         } else {
             let needed = [Checkpoint.configFile, Checkpoint.weightsFile, "tokenizer.json"]
             let missing = needed.filter { !FileManager.default.fileExists(atPath: ref.path + "/" + $0) }

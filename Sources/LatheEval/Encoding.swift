@@ -94,7 +94,9 @@ public struct ScoredSequence: Sendable, Equatable {
 public struct EncodedChoice: Sendable {
     public var context: [Int32]
     public var continuations: [[Int32]]
-    /// Characters of each choice's text as scored (acc_norm divides by it).
+    /// Characters of each choice as the item gives it, without the space that joins it to the
+    /// context (acc_norm divides by it): lm-evaluation-harness's len(choice) over doc_to_choice,
+    /// which counts Unicode scalars, not Swift's grapheme clusters.
     public var characters: [Int]
     public var answer: Int
 }
@@ -236,6 +238,6 @@ public struct EncodedSet: Sendable {
         }
         return EncodedChoice(context: tokenizer.encode(context, addSpecialTokens: false),
                              continuations: continuations.map { tokenizer.encode($0, addSpecialTokens: false) },
-                             characters: continuations.map(\.count), answer: answer)
+                             characters: options.map(\.unicodeScalars.count), answer: answer)
     }
 }

@@ -154,10 +154,18 @@ public enum Checkpoint {
     /// A causal LM loaded with a score head keeps its trunk, drops lm_head and starts `score.weight`
     /// at normal(0, 1/C) drawn from `seed` (reward training from an SFT model). A sequence
     /// classifier loaded as a causal LM is an error: it has no lm_head to generate with.
+    /// A `.gguf` path is read as llama.cpp's file of a causal LM (GGUF import), dequantised to fp32.
     public static func loadParameters(from directory: String, head: OutputHead? = .languageModel,
                                       seed: UInt64 = 0) throws -> LlamaParameters {
-        let saved = try loadHead(from: directory)
-        let config = try loadConfig(from: directory)
+        let gguf: GGUFFile?
+        do { gguf = directory.hasSuffix(".gguf") ? try GGUFFile(path: directory) : nil } catch { throw IOFailure(error.message) }
+        let saved = gguf == nil ? try loadHead(from: directory) : .languageModel
+        let config: LlamaConfig
+        if let gguf {
+            do { config = try gguf.llamaConfig() } catch { throw IOFailure(error.message) }
+        } else {
+            config = try loadConfig(from: directory)
+        }
         let wanted = head ?? saved
         if saved != .languageModel && wanted == .languageModel {
             throw IOFailure("\(directory)/\(configFile): a reward model (\(saved.architecture)); a policy needs LlamaForCausalLM. "
@@ -167,10 +175,14 @@ public enum Checkpoint {
             throw IOFailure("\(directory)/\(configFile): a score head of \(saved) where \(wanted) is needed")
         }
         let params = LlamaParameters(zerosFor: config, head: wanted)
+        func fill(except skipped: Set<String>) throws {
+            guard let gguf else { return try load(params, from: directory + "/" + weightsFile, except: skipped) }
+            do { try gguf.load(into: params, except: skipped) } catch { throw IOFailure(error.message) }
+        }
         if saved == wanted {
-            try load(params, from: directory + "/" + weightsFile)
+            try fill(except: [])
         } else {
-            try load(params, from: directory + "/" + weightsFile, except: ["score.weight"])
+            try fill(except: ["score.weight"])
             var rng = SplitMix64(seed: seed)
             let score = params["score.weight"], std = 1 / Double(config.hiddenSize).squareRoot()
             for j in score.indices { score[j] = Float(rng.nextGaussian() * std) }

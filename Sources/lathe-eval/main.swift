@@ -22,7 +22,7 @@ struct LatheEvalCommand: ParsableCommand {
             """,
         version: latheVersion)
 
-    @Argument(help: "Checkpoints: directories in the Hugging Face layout, GGUF files, run directories of lathe-train (every checkpoint-STEP inside, in step order), glob patterns, or text files listing any of these one per line.")
+    @Argument(help: "Checkpoints: directories in the Hugging Face layout, GGUF files, run directories (every checkpoint-STEP or step-STEP inside, in step order), glob patterns, or text files listing any of these one per line.")
     var checkpoints: [String] = []
 
     @Option(name: .customLong("data"), help: "An eval set, JSON Lines (plain or gzip), one record kind per file; repeat for more.")

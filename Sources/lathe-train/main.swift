@@ -69,7 +69,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "GRPO and PPO") var rl: RLOptions
 
-    @Option(help: "For dpo, grpo and ppo: the reference model's checkpoint directory (default: the starting model). For dpo its log-probabilities are computed once into --out/ref_logps.bin.")
+    @Option(help: "For dpo, grpo and ppo: the reference model's checkpoint directory or GGUF file (default: the starting model). For dpo its log-probabilities are computed once into --out/ref_logps.bin.")
     var ref: String?
 
     @Option(help: "Size preset: tiny (4 layers x 256), small (8 x 512) or smollm2-135m; the vocabulary is the tokenizer's. Default: tiny, unless --config or --init is given.")
@@ -78,7 +78,7 @@ struct Train: ParsableCommand {
     @Option(help: "A Hugging Face config.json (LlamaForCausalLM) giving the model's shape, initialised from --seed.")
     var config: String?
 
-    @Option(name: .customLong("init"), help: "Start from this checkpoint directory (Lathe's or one saved by transformers: f32, f16 or bf16 safetensors); its tokenizer.json is used unless --tokenizer is given.")
+    @Option(name: .customLong("init"), help: "Start from this checkpoint directory (Lathe's or one saved by transformers: f32, f16 or bf16 safetensors) or a GGUF file of the Llama family (weights dequantised to fp32); its tokenizer is used unless --tokenizer is given.")
     var initFrom: String?
 
     @Option(help: "The tokenizer.json to tokenise with (train one with `lathe-train tokenizer`). Default: the one in --init or the resumed checkpoint.")
@@ -178,8 +178,8 @@ struct Train: ParsableCommand {
     func run() throws {
         try runTool {
             if verbose { printError("lathe-train: BLAS: \(BLAS.describe())") }
-            if let initFrom, !isDirectory(initFrom) {
-                throw IOFailure("\(initFrom): no such checkpoint directory; --init takes a directory with config.json and model.safetensors")
+            if let initFrom, !isDirectory(initFrom) && !initFrom.hasSuffix(".gguf") {
+                throw IOFailure("\(initFrom): no such checkpoint directory; --init takes a directory with config.json and model.safetensors, or a GGUF file")
             }
             if let initFrom { try requireCausalLM(initFrom, option: "--init") }
             let resumeFrom = try resumeDirectory()
@@ -284,9 +284,10 @@ struct Train: ParsableCommand {
 
     /// Names a reference checkpoint on disk without loading it: its path, and its weights file's size and time.
     func checkpointStamp(_ directory: String) throws -> String {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/model.safetensors")
+        let weights = directory.hasSuffix(".gguf") ? directory : directory + "/model.safetensors"
+        let attributes = try? FileManager.default.attributesOfItem(atPath: weights)
         guard let size = attributes?[.size], let date = attributes?[.modificationDate] as? Date else {
-            throw IOFailure("\(directory): no model.safetensors; --ref takes a checkpoint directory")
+            throw IOFailure("\(directory): no model.safetensors; --ref takes a checkpoint directory or a GGUF file")
         }
         return "\(directory) size=\(size) mtime=\(date.timeIntervalSince1970)"
     }
@@ -300,6 +301,14 @@ struct Train: ParsableCommand {
     }
 
     func loadTokenizer(resumeFrom: String?) throws -> Tokenizer {
+        if tokenizer == nil && resumeFrom == nil, let initFrom, initFrom.hasSuffix(".gguf") {
+            let imported = try ImportedTokenizer(path: initFrom)
+            if imported.bos != nil && !runOptions.quiet {
+                printError("lathe-train: \(initFrom) asks for BOS before every sequence (tokenizer.ggml.add_bos_token); "
+                    + "training examples are tokenised without it")
+            }
+            return imported.tokenizer
+        }
         guard let path = tokenizer ?? (resumeFrom ?? initFrom).map({ $0 + "/tokenizer.json" }) else {
             throw IOFailure("no tokenizer: give --tokenizer FILE (train one with `lathe-train tokenizer --vocab-size N data.jsonl`) or --init DIR")
         }

@@ -18,6 +18,12 @@ struct EvalInputTests {
         #expect(Checkpoints.resolve([run + "/checkpoint-*"]).map(\.step) == [2, 10, 30])
         let list = writeLines(["# best two", "checkpoint-30", "", run + "/checkpoint-2"], "list.txt", in: run)
         #expect(Checkpoints.resolve([list]).map(\.step) == [30, 2])
+        // A run whose checkpoints are named step-N (the layout) resolves the same way.
+        let stepRun = temporaryDirectory()
+        for step in [100, 20] { try writeCheckpoint(params, tokenizer, to: stepRun + "/step-\(step)") }
+        try FileManager.default.createDirectory(atPath: stepRun + "/logs", withIntermediateDirectories: true)
+        #expect(Checkpoints.resolve([stepRun]).map(\.path) == [stepRun + "/step-20", stepRun + "/step-100"])
+        #expect(Checkpoints.resolve([stepRun]).map(\.step) == [20, 100])
         let missing = Checkpoints.resolve([run + "/nope"])
         #expect(missing.count == 1 && missing[0].problem != nil)
         let loaded = try Checkpoints.load(Checkpoints.resolve([run])[0])

@@ -153,12 +153,13 @@ struct EvalTaskTests {
             let results = try Evaluator(sets: [set], settings: settings).evaluate(loaded(params, tokenizer)).results
             let encoded = try EncodedSet(set, tokenizer: tokenizer, settings: settings)
             var acc = 0, accNorm = 0
-            for item in encoded.choices {
+            for (record, item) in zip(set.items, encoded.choices) {
+                guard case .choice(_, let options, _) = record.content else { Issue.record("not a choice"); return }
                 let ll = item.continuations.map { c in
                     let lp = referenceLogProbs(params, item.context + c)
                     return lp[(item.context.count - 1)...].reduce(0, +)
                 }
-                let norm = zip(ll, item.characters).map { $0 / Double($1) }
+                let norm = zip(ll, options).map { $0 / Double($1.count) }
                 if ll.firstIndex(of: ll.max()!) == item.answer { acc += 1 }
                 if norm.firstIndex(of: norm.max()!) == item.answer { accNorm += 1 }
             }
@@ -170,7 +171,8 @@ struct EvalTaskTests {
         let oneShot = try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: nil, fewShot: 1))
         #expect(tokenizer.decode(oneShot.choices[1].context)
             == "Question: are answers short?\nAnswer: yes\n\nQuestion: what ate the dog?\nAnswer:")
-        #expect(oneShot.choices[1].characters == [" the cat".count, " the bone".count])
+        // acc_norm's lengths are the choices' own, without the joining space (lm-evaluation-harness's len(choice)).
+        #expect(oneShot.choices[1].characters == [7, 8])
     }
 
     @Test func accAndAccNormDisagreeOnAConstructedItem() {
@@ -179,6 +181,23 @@ struct EvalTaskTests {
         #expect(picks.acc == 1)
         #expect(picks.accNorm == 0)
         #expect(ChoiceScoring.pick(logLikelihoods: [-1, -1], characters: [2, 2]) == (0, 0))
+    }
+
+    /// acc_norm divides by len(choice) as Python counts it: code points, so a decomposed accent
+    /// (e + U+0301, one grapheme) counts twice and an emoji with a skin tone (one grapheme) twice;
+    /// the space joining the choice to "Answer:" is not counted, with or without a template.
+    @Test func accNormCountsCharactersAsPythonDoes() throws {
+        let tokenizer = try tinyTokenizer()
+        let dir = temporaryDirectory()
+        let path = writeLines([#"{"id":"q","question":"which?","choices":["cafe\u0301","\ud83d\udc4d\ud83c\udffd ok"],"answer":0}"#],
+                              "mc.jsonl", in: dir)
+        let set = try EvalSet.load(path: path)
+        let plain = try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: nil))
+        // "café" by hand: c, a, f, e, U+0301; "👍🏽 ok": U+1F44D, U+1F3FD, space, o, k.
+        #expect(plain.choices[0].characters == [5, 5])
+        #expect(tokenizer.decode(plain.choices[0].continuations[0]) == " cafe\u{301}")
+        let chat = try EncodedSet(set, tokenizer: tokenizer, settings: EvalSettings(template: .chatml))
+        #expect(chat.choices[0].characters == [5, 5])
     }
 
     @Test func generationIsGreedyUnderTemperatureZeroAndDeterministicUnderASeed() throws {
@@ -234,5 +253,70 @@ struct EvalTaskTests {
             let expected = zip(lp, s.targets).filter { $0.1 >= 0 }.map(\.0).reduce(0, +)
             #expect(abs(score - expected) < 1e-3)
         }
+    }
+}
+
+@Suite("LatheEval: every metric carries n and a standard error")
+struct EvalErrorBarTests {
+    /// Every task over sets of every kind, on one tiny model: each result has n > 1 and a
+    /// finite standard error, the issue's "every metric carries its n and a standard error".
+    @Test func everyMetricOfEveryTaskHasNAndAStandardError() throws {
+        let tokenizer = try tinyTokenizer()
+        let dir = temporaryDirectory()
+        let sets = try [
+            writeLines([#"{"messages":[{"role":"user","content":"the cat"},{"role":"assistant","content":"sat on the mat"}]}"#,
+                        #"{"prompt":"and the dog","completion":"ate the bone"}"#], "chats.jsonl", in: dir),
+            writeLines([#"{"text":"the cat sat on the mat"}"#, #"{"text":"and the dog ate the bone"}"#], "docs.jsonl", in: dir),
+            writeLines([#"{"prompt":"the cat","chosen":"sat","rejected":"ate the bone"}"#,
+                        #"{"prompt":"the dog","chosen":"ate the bone","rejected":"sat on the mat"}"#], "pairs.jsonl", in: dir),
+            writeLines([#"{"question":"where sat the cat?","choices":["on the mat","on the dog"],"answer":0}"#,
+                        #"{"question":"what ate the dog?","choices":["the cat","the bone"],"answer":1}"#], "mc.jsonl", in: dir),
+            writeLines([#"{"id":"p1","prompt":"the cat"}"#, #"{"id":"p2","prompt":"and the dog"}"#,
+                        #"{"id":"p3","prompt":"answers are"}"#], "prompts.jsonl", in: dir),
+        ].map { try EvalSet.load(path: $0) }
+        let evaluator = Evaluator(sets: sets, settings: EvalSettings())
+        evaluator.sampling = SamplingOptions(temperature: 1, maxNewTokens: 5, seed: 1)
+        evaluator.promptTasks = [.generate, .reward, .winrate]
+        evaluator.judge = try RewardJudge(tinyRewardModel(tokenizer, seed: 12), template: .chatml, batchSize: 4)
+        try evaluator.setReference(loaded(tinyParams(tokenizer, seed: 10), tokenizer, path: "ref"))
+        try evaluator.setBaseline(loaded(tinyParams(tokenizer, seed: 11), tokenizer, path: "base"))
+        let results = try evaluator.evaluate(loaded(tinyParams(tokenizer, seed: 9), tokenizer)).results
+
+        let tasks = Set(results.map { $0.task.split(separator: ":")[0] })
+        #expect(tasks == ["loss", "ppl", "prefs", "choice", "generate", "reward", "winrate"])
+        #expect(results.count == 1 + 2 + 3 + 2 + 3 + 4 + 3)
+        // The one exception: a length-controlled win rate whose regression did not converge
+        // (wins and losses separated by length) has no error, and a note says so.
+        let unconverged = evaluator.notes.contains { $0.contains("did not converge") }
+        for r in results where !(r.metric == "lc_win_rate" && unconverged) {
+            #expect(r.n > 1, "\(r.task) \(r.metric)")
+            #expect(r.stderr.map { $0.isFinite && $0 >= 0 } == true, "\(r.task) \(r.metric) has no standard error")
+        }
+    }
+}
+
+@Suite("LatheEval tokenises each eval set once per tokenizer")
+struct EvalTokeniseOnceTests {
+    /// Two checkpoints sharing a tokenizer read one tokenisation (one note about cut sequences);
+    /// a checkpoint with another tokenizer gets its own, and every checkpoint is scored on the
+    /// tokens of its own tokenizer.
+    @Test func checkpointsSharingATokenizerShareTheTokenisedSets() throws {
+        let tokenizer = try tinyTokenizer()
+        var trainer = try BPETrainer(vocabSize: 280, minFrequency: 2)
+        trainer.add(contentsOf: Array(repeating: "a different text with other merges", count: 4))
+        let other = try trainer.train()
+        let dir = temporaryDirectory()
+        let path = writeLines([#"{"messages":[{"role":"user","content":"the cat"},{"role":"assistant","content":"sat on the mat and the dog ate the bone"}]}"#],
+                              "chats.jsonl", in: dir)
+        let evaluator = Evaluator(sets: [try EvalSet.load(path: path)], settings: EvalSettings(seqLen: 8))
+        let a = try evaluator.evaluate(loaded(tinyParams(tokenizer, seed: 1), tokenizer, path: "a")).results
+        _ = try evaluator.evaluate(loaded(tinyParams(tokenizer, seed: 2), tokenizer, path: "b"))
+        #expect(evaluator.notes.count == 1)
+        #expect(evaluator.notes[0].contains("(a's tokenizer)"))
+        _ = try evaluator.evaluate(loaded(tinyParams(other, seed: 3), other, path: "c"))
+        #expect(evaluator.notes.count == 2)
+        #expect(evaluator.notes[1].contains("(c's tokenizer)"))
+        #expect(evaluator.scoredTokens == 3 * 8)
+        #expect(a[0].metric == "loss" && a[0].n == 1)
     }
 }

@@ -283,5 +283,16 @@ private func handBlocks() -> [(type: GGMLType, bytes: [UInt8], expected: [Float]
         var unknown = gpt2
         unknown.metadata = unknown.metadata.map { ($0.0, $0.0 == "tokenizer.ggml.pre" ? .string("mystery") : $0.1) }
         #expect(throws: GGUFError.self) { try GGUFFile(data: Data(unknown.bytes())).tokenizer() }
+
+        // No pre-tokenizer name, or "default": llama.cpp's fallback rules, which Lathe refuses to guess at.
+        var unnamed = gpt2
+        unnamed.metadata.removeAll { $0.0 == "tokenizer.ggml.pre" }
+        var named = gpt2
+        named.metadata = named.metadata.map { ($0.0, $0.0 == "tokenizer.ggml.pre" ? .string("default") : $0.1) }
+        for (file, says) in [(unnamed, "tokenizer.ggml.pre is missing"), (named, "tokenizer.ggml.pre is \"default\"")] {
+            #expect { try GGUFFile(data: Data(file.bytes()), path: "old.gguf").tokenizer() } throws: { error in
+                "\(error)".hasPrefix("old.gguf: " + says) && "\(error)".contains("re-convert")
+            }
+        }
     }
 }

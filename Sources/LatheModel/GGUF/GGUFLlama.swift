@@ -73,7 +73,17 @@ extension GGUFFile {
         let config: LlamaConfig
         if let given { config = given } else { config = try llamaConfig() }
         let params = LlamaParameters(zerosFor: config)
-        for (gguf, hf) in Self.huggingFaceNames(config) {
+        try load(into: params)
+        return params
+    }
+
+    /// Fills every view of `params` (made for this file's shape) that the file holds, except
+    /// those named in `skipped`: a score head has no counterpart in a causal LM's file, and the
+    /// file's lm_head (output.weight) is left out when `params` has none.
+    public func load(into params: LlamaParameters, except skipped: Set<String> = []) throws(GGUFError) {
+        let config = params.config
+        let views = Set(params.views.map(\.name))
+        for (gguf, hf) in Self.huggingFaceNames(config) where views.contains(hf) && !skipped.contains(hf) {
             guard let info = tensorInfo(gguf) else { throw GGUFError("\(path): tensor \(gguf) is missing (needed for \(hf))") }
             let target = params[hf]
             let expected = params.views.first { $0.name == hf }!.shape
@@ -86,7 +96,6 @@ extension GGUFFile {
                 Self.unpermuteRotaryRows(target.baseAddress!, heads: heads, headDim: config.headDim, columns: config.hiddenSize)
             }
         }
-        return params
     }
 
     /// llama.cpp's converter stores each head's rows interleaved, (hs/2, 2), so that its rotary
@@ -131,7 +140,7 @@ extension GGUFFile {
                 + #"},"behavior":"Isolated","invert":false},"# + byteLevelNoRegex + "]}"
         }
         switch name {
-        case "gpt2", "gpt-2", "default", "mpt", "olmo", "jais":
+        case "gpt2", "gpt-2", "mpt", "olmo", "jais":
             return byteLevel
         // llama.cpp splits every digit, then applies GPT-2's regex.
         case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva":
@@ -155,7 +164,14 @@ extension GGUFFile {
         let tokens = tokenValues.map { $0.string ?? "" }
         let types = self["tokenizer.ggml.token_type"]?.array?.map { $0.int ?? 1 } ?? []
         let merges = (self["tokenizer.ggml.merges"]?.array ?? []).compactMap(\.string)
-        let pre = self["tokenizer.ggml.pre"]?.string ?? "default"
+        // Without a name (or named "default") llama.cpp splits with four rules of its own (runs of
+        // punctuation first, numbers in threes), which match no model's own tokenizer; it warns that
+        // quality will suffer. Lathe refuses rather than tokenise differently from llama.cpp.
+        guard let pre = self["tokenizer.ggml.pre"]?.string, pre != "default" else {
+            throw GGUFError("\(path): tokenizer.ggml.pre is \(self["tokenizer.ggml.pre"] == nil ? "missing" : "\"default\""), so llama.cpp "
+                            + "would split text with its fallback rules, which Lathe does not reproduce; re-convert the model with a "
+                            + "recent llama.cpp (convert_hf_to_gguf.py names the pre-tokenizer)")
+        }
         guard let preJSON = Self.preTokenizerJSON(pre) else {
             throw GGUFError("\(path): tokenizer.ggml.pre \"\(pre)\" is not known to Lathe; known are gpt2, smollm, starcoder, "
                             + "llama-bpe, qwen2 and their aliases")
