@@ -10,7 +10,8 @@ public final class SplitOutputs {
     private let finalPaths: [String]
     private let tempPaths: [String]
     private let sinks: [OutputSink]
-    public private(set) var written = 0
+    /// Records written to each split.
+    public private(set) var written: [Int]
 
     public init(directory: String, names: [String], gzipLevel: Int32?) throws {
         do {
@@ -24,12 +25,14 @@ public final class SplitOutputs {
         let pid = ProcessInfo.processInfo.processIdentifier
         tempPaths = names.map { directory + "/." + $0 + suffix + ".tmp-\(pid)" }
         sinks = try tempPaths.map { try OutputSink(path: $0, gzipLevel: gzipLevel) }
+        written = names.map { _ in 0 }
     }
 
-    /// Writes `record` to split `split`.
-    public func write(_ record: JSONValue, to split: Int) throws {
-        try sinks[split].write(record)
-        written += 1
+    /// Writes a JSON line (without its newline) to split `split`.
+    public func write(line: [UInt8], to split: Int) throws {
+        try sinks[split].write(line)
+        try sinks[split].write([0x0A])
+        written[split] += 1
     }
 
     /// Closes every split and renames it into place.
@@ -73,10 +76,10 @@ public struct SplitOptions: ParsableArguments {
 }
 
 extension SplitOutputs {
-    /// Counts the records written to the splits as output and renames the splits into place;
-    /// the `finish` step of a stage's pipeline.
+    /// Renames the splits into place and counts the records and bytes written to each as
+    /// output; the `finish` step of a stage's pipeline.
     public func finish(_ sink: RecordSink) throws {
-        sink.countOut(written)
         try commit()
+        for (i, name) in names.enumerated() { sink.countSplit(name, records: written[i], bytes: sinks[i].bytesWritten) }
     }
 }

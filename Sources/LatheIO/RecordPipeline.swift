@@ -90,9 +90,15 @@ public final class RecordSink {
         stats.recordsOut += 1
     }
 
-    /// Counts records that the tool wrote elsewhere than the output (split files under `--out-dir`).
+    /// Counts records that the tool wrote elsewhere than the output.
     public func countOut(_ records: Int) {
         stats.recordsOut += records
+    }
+
+    /// Counts the records and bytes written to a split file under `--out-dir` (in place of the output).
+    public func countSplit(_ name: String, records: Int, bytes: Int) {
+        stats.recordsOut += records
+        stats.splits.append(RunStats.Split(name: name, recordsOut: records, bytesOut: bytes))
     }
 
     /// Counts a dropped record and passes it to `--rejects` with its reason.
@@ -159,7 +165,7 @@ public final class RecordSink {
         var firstError: Error?
         do { try output.close() } catch { firstError = error }
         do { try rejects?.close() } catch { firstError = firstError ?? error }
-        stats.bytesOut = output.bytesWritten
+        stats.bytesOut = output.bytesWritten + stats.splits.reduce(0) { $0 + $1.bytesOut }
         if let path = config.statsPath {
             do {
                 let sink = try OutputSink(path: path)
@@ -284,14 +290,51 @@ public enum JSONLinesPipeline {
 
     /// One record of a batch, with what `prepare` made of it, or the error it raised.
     public struct Prepared<P: Sendable>: Sendable {
-        /// `.null` when `prepareLine` made the result without parsing the line.
+        /// `.null` when `prepareLine` made the result without parsing the line, or when the
+        /// record was let go after `prepare` (`runOrdered`).
         public var record: JSONValue
         public var location: SourceLocation
         public var bytes: Int
         public var result: Swift.Result<P, RecordError>
-        /// The input line, when kept records are written as read or the record was not parsed.
+        /// The input line, when kept records are written as read or the record was not kept.
         public var line: ArraySlice<UInt8>? = nil
         public var parsed = true
+    }
+
+    /// Line `i` of `batch` through `prepare` (or `prepareLine`, tried first), on a worker.
+    /// `keepLine` keeps the input line beside the result; `releaseRecord` lets the parsed record
+    /// go here, where freeing it runs on all cores, leaving `.null` and the line in its place.
+    static func prepare<P: Sendable>(_ batch: LineBatch, _ i: Int, maxDepth: Int,
+                                     prepareLine: (@Sendable (UnsafeRawBufferPointer, SourceLocation) -> P?)?,
+                                     prepare: @Sendable (JSONValue, SourceLocation) throws -> P,
+                                     keepLine: Bool, releaseRecord: Bool) -> Prepared<P> {
+        let location = batch.location(i)
+        let bytes = batch.ends[i] - batch.starts[i] + 1
+        let line = batch.bytes[batch.starts[i]..<batch.ends[i]]
+        if let prepareLine, let value = batch.withLine(i, { prepareLine($0, location) }) {
+            return Prepared(record: .null, location: location, bytes: bytes, result: .success(value), line: line, parsed: false)
+        }
+        let record: JSONValue
+        do throws(RecordError) {
+            record = try batch.parseLine(i, maxDepth: maxDepth)
+        } catch {
+            return Prepared(record: .string(batch.text(i)), location: location, bytes: bytes, result: .failure(error))
+        }
+        do {
+            let value = try prepare(record, location)
+            if releaseRecord { return Prepared(record: .null, location: location, bytes: bytes, result: .success(value), line: line, parsed: false) }
+            return Prepared(record: record, location: location, bytes: bytes, result: .success(value), line: keepLine ? line : nil)
+        } catch {
+            return Prepared(record: record, location: location, bytes: bytes,
+                            result: .failure(error as? RecordError ?? RecordError(location, "\(error)")))
+        }
+    }
+
+    /// The record to report a drop of `item` with: `given`, or the line parsed again when the
+    /// record was not kept and `--rejects` wants it.
+    static func dropped<P: Sendable>(_ item: Prepared<P>, _ given: JSONValue, rejectsWanted: Bool, maxDepth: Int) -> JSONValue {
+        guard !item.parsed, rejectsWanted, let line = item.line else { return given }
+        return (try? JSONParser.parse(line, maxDepth: maxDepth)) ?? given
     }
 
     /// For stateful stages (dedupe): `prepare` runs on all cores (parse, normalise, hash),
@@ -310,66 +353,110 @@ public enum JSONLinesPipeline {
         decide: @escaping (P, JSONValue, SourceLocation) throws -> [Outcome],
         finish: ((RecordSink) throws -> Void)? = nil
     ) throws -> Result {
-        try checkInputsExist(config.inputs)
-        let sink = try RecordSink(config: config)
-        sink.keepFirstDrops = keepFirstDrops
         let maxDepth = config.maxDepth
         let discardKept = config.discardsOutput
         let keptAsRead = config.keptAsRead && !discardKept
         let prepareLine = keptAsRead || discardKept ? prepareLine : nil
         let rejectsWanted = config.rejectsPath != nil
-        /// The record to report a drop with: the one `decide` gave, or the line parsed now.
-        func dropped(_ item: Prepared<P>, _ given: JSONValue) -> JSONValue {
-            guard !item.parsed, rejectsWanted, let line = item.line else { return given }
-            return (try? JSONParser.parse(line, maxDepth: maxDepth)) ?? given
-        }
-        do {
-            try streamBatches(config, into: sink, work: { batch in
-                (0..<batch.count).map { i -> Prepared<P> in
-                    let location = batch.location(i)
-                    let bytes = batch.ends[i] - batch.starts[i] + 1
-                    if let prepareLine, let value = batch.withLine(i, { prepareLine($0, location) }) {
-                        return Prepared(record: .null, location: location, bytes: bytes, result: .success(value),
-                                        line: batch.bytes[batch.starts[i]..<batch.ends[i]], parsed: false)
+        return try runPrepared(config, keepFirstDrops: keepFirstDrops, work: { batch in
+            (0..<batch.count).map { i in
+                Self.prepare(batch, i, maxDepth: maxDepth, prepareLine: prepareLine, prepare: prepare, keepLine: keptAsRead, releaseRecord: false)
+            }
+        }, decide: { item, sink in
+            for outcome in try decide(try item.result.get(), item.record, item.location) {
+                switch outcome {
+                case .keep(let kept):
+                    if discardKept {
+                        sink.countOut(1)
+                    } else if keptAsRead, let line = item.line {
+                        try sink.emitLine(line)
+                    } else {
+                        try sink.emit(kept)
                     }
-                    let record: JSONValue
-                    do {
-                        record = try batch.parseLine(i, maxDepth: maxDepth)
-                    } catch let error as RecordError {
-                        return Prepared(record: .string(batch.text(i)), location: location, bytes: bytes, result: .failure(error))
-                    } catch {
-                        fatalError("parseLine throws only RecordError")
-                    }
-                    do {
-                        return Prepared(record: record, location: location, bytes: bytes, result: .success(try prepare(record, location)),
-                                        line: keptAsRead ? batch.bytes[batch.starts[i]..<batch.ends[i]] : nil)
-                    } catch {
-                        return Prepared(record: record, location: location, bytes: bytes,
-                                        result: .failure(error as? RecordError ?? RecordError(location, "\(error)")))
-                    }
+                case .drop(let record, let reason, let detail):
+                    try sink.drop(dropped(item, record, rejectsWanted: rejectsWanted, maxDepth: maxDepth),
+                                  reason: reason, detail: detail, at: item.location)
                 }
-            }, consume: { (prepared: [Prepared<P>]) in
+            }
+        }, finish: finish)
+    }
+
+    /// What `runOrdered`'s `decide` makes of one record.
+    public enum LineOutcome: Sendable {
+        /// Writes this JSON line (without its newline), which a worker serialised.
+        case keep([UInt8])
+        /// Drops the input record under `reason`; `--rejects` gets it with `detail`.
+        case drop(reason: String, detail: JSONValue? = nil)
+    }
+
+    /// One record as `runOrdered`'s `decide` sees it: where it came from, and the record
+    /// itself on demand (parsed again from its line; for the rare stage that keeps it).
+    public struct OrderedRecord {
+        public let location: SourceLocation
+        let line: ArraySlice<UInt8>?
+        let maxDepth: Int
+
+        public func record() -> JSONValue {
+            guard let line else { return .null }
+            return (try? JSONParser.parse(line, maxDepth: maxDepth)) ?? .string(String(decoding: line, as: UTF8.self))
+        }
+    }
+
+    /// For stages that write new records and keep a little state (format-sft's duplicates,
+    /// pair-prefs' judgments): `prepare` runs on all cores and serialises what may be written,
+    /// then `decide` sees every record in input order on one thread and keeps lines or drops
+    /// the record. The single thread only copies bytes, so the work spreads over all cores.
+    @discardableResult
+    public static func runOrdered<P: Sendable>(
+        _ config: PipelineConfig, keepFirstDrops: Int = 0,
+        prepare: @escaping @Sendable (JSONValue, SourceLocation) throws -> P,
+        decide: @escaping (P, OrderedRecord) throws -> [LineOutcome],
+        finish: ((RecordSink) throws -> Void)? = nil
+    ) throws -> Result {
+        let maxDepth = config.maxDepth
+        let discardKept = config.discardsOutput
+        let rejectsWanted = config.rejectsPath != nil
+        return try runPrepared(config, keepFirstDrops: keepFirstDrops, work: { batch in
+            (0..<batch.count).map { i in
+                Self.prepare(batch, i, maxDepth: maxDepth, prepareLine: nil, prepare: prepare, keepLine: true, releaseRecord: true)
+            }
+        }, decide: { item, sink in
+            let record = OrderedRecord(location: item.location, line: item.line, maxDepth: maxDepth)
+            for outcome in try decide(try item.result.get(), record) {
+                switch outcome {
+                case .keep(let line):
+                    if discardKept { sink.countOut(1) } else { try sink.emitLine(line[...]) }
+                case .drop(let reason, let detail):
+                    try sink.drop(dropped(item, item.record, rejectsWanted: rejectsWanted, maxDepth: maxDepth),
+                                  reason: reason, detail: detail, at: item.location)
+                }
+            }
+        }, finish: finish)
+    }
+
+    /// The shared body of `runStateful` and `runOrdered`: `work` prepares each batch on all
+    /// cores, `decide` handles each prepared record in input order (a `RecordError` it throws
+    /// stops the run or, with `--on-error skip`, drops the record), then `finish`.
+    static func runPrepared<P: Sendable>(
+        _ config: PipelineConfig, keepFirstDrops: Int,
+        work: @escaping @Sendable (LineBatch) -> [Prepared<P>],
+        decide: (Prepared<P>, RecordSink) throws -> Void,
+        finish: ((RecordSink) throws -> Void)?
+    ) throws -> Result {
+        try checkInputsExist(config.inputs)
+        let sink = try RecordSink(config: config)
+        sink.keepFirstDrops = keepFirstDrops
+        let rejectsWanted = config.rejectsPath != nil
+        do {
+            try streamBatches(config, into: sink, work: work, consume: { (prepared: [Prepared<P>]) in
                 for item in prepared {
                     sink.countIn(bytes: item.bytes)
                     do {
-                        let value = try item.result.get()
-                        for outcome in try decide(value, item.record, item.location) {
-                            switch outcome {
-                            case .keep(let kept):
-                                if discardKept {
-                                    sink.countOut(1)
-                                } else if keptAsRead, let line = item.line {
-                                    try sink.emitLine(line)
-                                } else {
-                                    try sink.emit(kept)
-                                }
-                            case .drop(let record, let reason, let detail):
-                                try sink.drop(dropped(item, record), reason: reason, detail: detail, at: item.location)
-                            }
-                        }
+                        try decide(item, sink)
                     } catch let error as RecordError {
                         if config.onError == .fail { throw error }
-                        try sink.drop(dropped(item, item.record), reason: error.reason, detail: .string(error.description), at: item.location)
+                        try sink.drop(dropped(item, item.record, rejectsWanted: rejectsWanted, maxDepth: config.maxDepth),
+                                      reason: error.reason, detail: .string(error.description), at: item.location)
                     }
                 }
             })

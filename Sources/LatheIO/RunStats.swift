@@ -9,6 +9,14 @@ public struct RunStats: Sendable, Equatable {
     public var bytesIn = 0
     public var bytesOut = 0
     public var seconds = 0.0
+    /// What went to each split file under `--out-dir`; `bytesOut` counts them all.
+    public var splits: [Split] = []
+
+    public struct Split: Sendable, Equatable {
+        public var name: String
+        public var recordsOut: Int
+        public var bytesOut: Int
+    }
 
     public init() {}
 
@@ -24,6 +32,7 @@ public struct RunStats: Sendable, Equatable {
         for (reason, n) in other.dropped { dropped[reason, default: 0] += n }
         bytesIn += other.bytesIn
         bytesOut += other.bytesOut
+        splits += other.splits
     }
 
     /// Reasons by count, most frequent first, ties by name, so the line reads the same each run.
@@ -46,7 +55,7 @@ public struct RunStats: Sendable, Equatable {
     public func json(tool: String) -> JSONValue {
         var reasons = JSONObject()
         for (reason, count) in droppedByFrequency { reasons[reason] = .number(JSONNumber(count)) }
-        return .object(JSONObject([
+        var object = JSONObject([
             ("tool", .string(tool)),
             ("records_in", .number(JSONNumber(recordsIn))),
             ("records_out", .number(JSONNumber(recordsOut))),
@@ -55,7 +64,16 @@ public struct RunStats: Sendable, Equatable {
             ("bytes_in", .number(JSONNumber(bytesIn))),
             ("bytes_out", .number(JSONNumber(bytesOut))),
             ("seconds", JSONNumber(seconds).map(JSONValue.number) ?? .null),
-        ]))
+        ])
+        if !splits.isEmpty {
+            var byName = JSONObject()
+            for split in splits {
+                byName[split.name] = .object(JSONObject([("records_out", .number(JSONNumber(split.recordsOut))),
+                                                          ("bytes_out", .number(JSONNumber(split.bytesOut)))]))
+            }
+            object["splits"] = .object(byName)
+        }
+        return .object(object)
     }
 
     static func grouped(_ n: Int) -> String {

@@ -153,30 +153,29 @@ struct FormatSFT: ParsableCommand {
             // Ids of the first record with each content, to name it in a duplicate's reject.
             var firstWithContent: [ContentKey: String] = [:]
             do {
-                try JSONLinesPipeline.runStateful(config, prepare: { record, location in
+                try JSONLinesPipeline.runOrdered(config, prepare: { record, location in
                     do {
                         return Result<FormattedExample, Dropped>.success(try formatter.format(record, at: location))
                     } catch let dropped as Dropped {
                         return .failure(dropped)
                     }
-                }, decide: { result, record, _ in
+                }, decide: { result, _ in
                     let example: FormattedExample
                     switch result {
-                    case .failure(let dropped): return [.drop(record, reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
+                    case .failure(let dropped): return [.drop(reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
                     case .success(let formatted): example = formatted
                     }
                     if !keepDuplicates {
-                        let id = example.record["id"]?.string ?? ""
                         if let first = firstWithContent[example.contentKey] {
-                            return [.drop(record, reason: "duplicate", detail: .string("same turns as \(first)"))]
+                            return [.drop(reason: "duplicate", detail: .string("same turns as \(first)"))]
                         }
-                        firstWithContent[example.contentKey] = id
+                        firstWithContent[example.contentKey] = example.id
                     }
                     if let spec, let splits {
-                        try splits.write(example.record, to: spec.assign(example.splitKey, seed: seed))
+                        try splits.write(line: example.line, to: spec.assign(example.splitKey, seed: seed))
                         return []
                     }
-                    return [.keep(example.record)]
+                    return [.keep(example.line)]
                 }, finish: { sink in try splits?.finish(sink) })
             } catch {
                 splits?.abandon()

@@ -138,14 +138,14 @@ struct PairPrefs: ParsableCommand {
             var promptIndex = 0
 
             /// Kept pairs go to their split, or out through the pipeline.
-            func deliver(_ pairs: [PreferenceRecord]) throws -> [Outcome] {
-                guard let spec, let splits else { return pairs.map { .keep($0.record) } }
-                for pair in pairs { try splits.write(pair.record, to: spec.assign(pair.splitKey, seed: seed)) }
+            func deliver(_ pairs: [PreferenceRecord]) throws -> [JSONLinesPipeline.LineOutcome] {
+                guard let spec, let splits else { return pairs.map { .keep($0.line) } }
+                for pair in pairs { try splits.write(line: pair.line, to: spec.assign(pair.splitKey, seed: seed)) }
                 return []
             }
 
             do {
-                try JSONLinesPipeline.runStateful(config, prepare: { record, location in
+                try JSONLinesPipeline.runOrdered(config, prepare: { record, location in
                     // --policy samples in `decide`, one prompt after another (the model is not shared across threads).
                     if onPolicy { return Result<PreferenceItem, Dropped>?.none }
                     do {
@@ -153,30 +153,30 @@ struct PairPrefs: ParsableCommand {
                     } catch let dropped as Dropped {
                         return .failure(dropped)
                     }
-                }, decide: { result, record, location in
+                }, decide: { result, input in
                     if let sampler {
                         defer { promptIndex += 1 }
-                        let (id, prompt) = try Self.prompt(record, at: location)
+                        let (id, prompt) = try Self.prompt(input.record(), at: input.location)
                         let candidates = try sampler.candidates(id: id, prompt: prompt, index: promptIndex)
                         do {
-                            guard case .pairs(let pairs) = try builder.build(candidates, at: location) else { return [] }
+                            guard case .pairs(let pairs) = try builder.build(candidates, at: input.location) else { return [] }
                             return try deliver(pairs)
                         } catch let dropped as Dropped {
-                            return [.drop(record, reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
+                            return [.drop(reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
                         }
                     }
                     switch result! {
-                    case .failure(let dropped): return [.drop(record, reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
+                    case .failure(let dropped): return [.drop(reason: dropped.reason, detail: dropped.detail.map(JSONValue.string))]
                     case .success(.pairs(let pairs)): return try deliver(pairs)
                     case .success(.judgment(let judgment)):
-                        judgments.add(judgment, record: record)
+                        judgments.add(judgment, record: input.record())
                         return []
                     }
                 }, finish: { sink in
                     for (verdict, records) in judgments.verdicts() {
                         switch verdict {
                         case .pair(let pair):
-                            for outcome in try deliver([pair]) { if case .keep(let kept) = outcome { try sink.emit(kept) } }
+                            for outcome in try deliver([pair]) { if case .keep(let line) = outcome { try sink.emitLine(line[...]) } }
                         case .drop(let reason, let detail):
                             for record in records { try sink.drop(record, reason: reason, detail: .string(detail)) }
                         }

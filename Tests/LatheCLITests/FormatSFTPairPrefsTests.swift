@@ -181,6 +181,38 @@ private func expectGolden(_ tool: String, _ arguments: [String], golden: String,
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/a").sorted() == ["test.jsonl", "train.jsonl"])
     }
 
+    @Test(arguments: [false, true])
+    func splitRunsCountTheBytesOfTheirFiles(gzip: Bool) throws {
+        let scratch = Scratch()
+        var sft = "", candidates = ""
+        for i in 0..<300 {
+            sft += #"{"id":"r\#(i)","instruction":"Question \#(i)?","output":"Answer \#(i)."}"# + "\n"
+            candidates += #"{"id":"c\#(i)","prompt":"Prompt \#(i)","responses":[{"content":"good","score":2},{"content":"bad","score":1},{"content":"worse","score":0}]}"# + "\n"
+        }
+        let runs = [("lathe-format-sft", scratch.file("sft.jsonl", sft), [String]()),
+                    ("lathe-pair-prefs", scratch.file("candidates.jsonl", candidates), ["--strategy", "all-pairs"])]
+        for (tool, input, options) in runs {
+            let dir = scratch.path + "/" + tool, stats = dir + ".stats.json"
+            let result = try Tool.run(tool, ["--quiet", "--split", "train=0.7,test=0.3", "--out-dir", dir, "--stats", stats] + options
+                                             + (gzip ? ["--gzip"] : []) + [input])
+            #expect(result.status == 0, "\(tool): \(result.stderr)")
+            let counted = try JSONParser.parse(contents(stats))
+            var total = 0, records = 0
+            for name in ["train", "test"] {
+                let path = dir + "/" + name + (gzip ? ".jsonl.gz" : ".jsonl")
+                let size = FileManager.default.contents(atPath: path)?.count ?? -1
+                let lines = try Tool.shell(gzip ? "zcat '\(path)' | wc -l" : "wc -l < '\(path)'").stdout
+                #expect(size > 0, "\(tool) wrote nothing to \(name)")
+                #expect(counted["splits"]?[name]?["bytes_out"]?.int == size, "\(tool) \(name): \(counted)")
+                #expect(counted["splits"]?[name]?["records_out"]?.int == Int(lines.trimmingCharacters(in: .whitespacesAndNewlines)))
+                total += size
+                records += counted["splits"]?[name]?["records_out"]?.int ?? 0
+            }
+            #expect(counted["bytes_out"]?.int == total, "\(tool): \(counted)")
+            #expect(counted["records_out"]?.int == records && records == (tool == "lathe-format-sft" ? 300 : 900))
+        }
+    }
+
     @Test func gzipInAndOutAndSameBytesEachRun() throws {
         let scratch = Scratch()
         let gz = try scratch.gzip("threads.jsonl", contents(fixture("format-sft/threads.jsonl")))

@@ -90,8 +90,8 @@ public struct PairingSettings: Sendable {
     }
 
     static func lengthRatio(_ pair: ResponsePair) -> Double {
-        let a = Double(max(1, pair.chosen.content.unicodeScalars.count))
-        let b = Double(max(1, pair.rejected.content.unicodeScalars.count))
+        let a = Double(max(1, pair.chosen.content.scalarCount))
+        let b = Double(max(1, pair.rejected.content.scalarCount))
         return max(a, b) / min(a, b)
     }
 }

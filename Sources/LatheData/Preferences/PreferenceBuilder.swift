@@ -23,7 +23,8 @@ public enum PreferenceStyle: String, CaseIterable, Sendable {
 
 /// A preference pair ready to write, with the prompt that splits are decided by.
 public struct PreferenceRecord: Sendable {
-    public var record: JSONValue
+    /// The record as a JSON line (without its newline), serialised where it was made.
+    public var line: [UInt8]
     public var splitKey: String
 }
 
@@ -122,29 +123,54 @@ public struct PreferenceBuilder: Sendable {
         return count > 0 ? total / Double(count) : nil
     }
 
+    /// The pairs of one prompt's responses as records. The prompt and each response are
+    /// serialised once, however many pairs they are written in (all-pairs writes each 4 times).
     func records(id: String, source: String, prompt: String, _ scored: [ScoredResponse]) throws -> [PreferenceRecord] {
-        try pairing.pairs(scored, key: id).map { pair in
-            PreferenceRecord(record: record(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: prompt,
-                                            chosen: pair.chosen.content, rejected: pair.rejected.content,
-                                            scores: (pair.chosen.score, pair.rejected.score)),
+        let pairs = try pairing.pairs(scored, key: id)
+        let promptJSON = encoded(prompt, role: "user")
+        var responseJSON: [Int: [UInt8]] = [:]
+        func response(_ response: ScoredResponse) -> [UInt8] {
+            if let known = responseJSON[response.index] { return known }
+            let json = encoded(response.content, role: "assistant")
+            responseJSON[response.index] = json
+            return json
+        }
+        return pairs.map { pair in
+            PreferenceRecord(line: line(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: promptJSON,
+                                        chosen: response(pair.chosen), rejected: response(pair.rejected),
+                                        scores: (pair.chosen.score, pair.rejected.score)),
                              splitKey: prompt)
         }
     }
 
-    /// One preference record in the configured style; key order is fixed so output bytes are.
-    public func record(id: String, source: String, prompt: String, chosen: String, rejected: String, scores: (Double, Double)) -> JSONValue {
-        func turn(_ role: String, _ content: String) -> JSONValue {
-            .array([.object(JSONObject([("role", .string(role)), ("content", .string(content))]))])
+    /// `text` as a prompt or response is written in the configured style: a list of one
+    /// message with `role` (conversational), or the text itself (standard).
+    public func encoded(_ text: String, role: String) -> [UInt8] {
+        var json: [UInt8] = []
+        json.reserveCapacity(text.utf8.count + 40)
+        guard style == .conversational else {
+            JSONWriter.writeString(text, into: &json)
+            return json
         }
-        let conversational = style == .conversational
-        return .object(JSONObject([
-            ("id", .string(id)),
-            ("prompt", conversational ? turn("user", prompt) : .string(prompt)),
-            ("chosen", conversational ? turn("assistant", chosen) : .string(chosen)),
-            ("rejected", conversational ? turn("assistant", rejected) : .string(rejected)),
-            ("score_chosen", JSONNumber(scores.0).map(JSONValue.number) ?? .null),
-            ("score_rejected", JSONNumber(scores.1).map(JSONValue.number) ?? .null),
-            ("source", .string(source)),
-        ]))
+        json.append(contentsOf: #"[{"role":"#.utf8)
+        JSONWriter.writeString(role, into: &json)
+        json.append(contentsOf: #","content":"#.utf8)
+        JSONWriter.writeString(text, into: &json)
+        json.append(contentsOf: "}]".utf8)
+        return json
+    }
+
+    /// One preference record from its parts as `encoded` wrote them; key order is fixed so
+    /// output bytes are.
+    public func line(id: String, source: String, prompt: [UInt8], chosen: [UInt8], rejected: [UInt8], scores: (Double, Double)) -> [UInt8] {
+        var object = JSONObjectWriter(capacity: prompt.count + chosen.count + rejected.count + id.utf8.count + source.utf8.count + 96)
+        object.string("id", id)
+        object.serialised("prompt", prompt)
+        object.serialised("chosen", chosen)
+        object.serialised("rejected", rejected)
+        object.value("score_chosen", JSONNumber(scores.0).map(JSONValue.number) ?? .null)
+        object.value("score_rejected", JSONNumber(scores.1).map(JSONValue.number) ?? .null)
+        object.string("source", source)
+        return object.finish()
     }
 }

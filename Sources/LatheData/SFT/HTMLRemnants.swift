@@ -9,7 +9,8 @@
 public enum HTMLRemnants {
     /// `text` cleaned; the same string when there was nothing to clean.
     public static func clean(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") }) else { return text }
+        var probe = text
+        guard probe.withUTF8({ $0.contains { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") } }) else { return text }
         var cleaner = Cleaner(Array(text.utf8))
         guard let out = cleaner.run() else { return text }
         return String(decoding: out, as: UTF8.self)

@@ -68,4 +68,11 @@ extension String {
 
     /// Whether the text is empty or only whitespace.
     var isBlank: Bool { unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
+
+    /// `unicodeScalars.count`, counted on the UTF-8 bytes: every byte but a continuation byte
+    /// starts a scalar.
+    var scalarCount: Int {
+        var text = self
+        return text.withUTF8 { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
+    }
 }

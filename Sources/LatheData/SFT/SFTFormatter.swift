@@ -41,11 +41,16 @@ public struct SFTSettings: Sendable {
 
 /// A conversation ready to write, with the keys the ordered part of the stage needs.
 public struct FormattedExample: Sendable {
-    public var record: JSONValue
+    /// The record as a JSON line (without its newline), serialised where it was made.
+    public var line: [UInt8]
+    public var id: String
     /// Identifies the (prompt, response) content for exact-duplicate removal.
     public var contentKey: ContentKey
     /// The first user turn: what splits are decided by.
     public var splitKey: String
+
+    /// The record as a value, for a reader that wants its fields.
+    public var record: JSONValue { (try? JSONParser.parse(line)) ?? .null }
 }
 
 /// 128 bits standing for a conversation's content; two different conversations share one with
@@ -91,6 +96,7 @@ public struct SFTFormatter: Sendable {
         var example = try settings.reader.read(record, at: location)
         if let system = settings.system, example.messages.first?.role != "system" {
             example.messages.insert(ChatMessage(role: "system", content: system), at: 0)
+            example.idKey = nil
         }
         if settings.html != .keep {
             for i in example.messages.indices {
@@ -98,6 +104,7 @@ public struct SFTFormatter: Sendable {
                 guard cleaned != example.messages[i].content else { continue }
                 if settings.html == .drop { throw Dropped("html_remnants", "turn \(i)") }
                 example.messages[i].content = cleaned
+                example.idKey = nil
             }
         }
         try check(example.messages)
@@ -105,34 +112,37 @@ public struct SFTFormatter: Sendable {
         var rendered: RenderedChat?
         var tokens: Int?
         if let template = settings.template {
-            (example.messages, rendered, tokens) = try fit(example.messages, template)
+            let (fitted, chat, count) = try fit(example.messages, template)
+            (rendered, tokens) = (chat, count)
+            if fitted.count != example.messages.count {
+                example.messages = fitted
+                example.idKey = nil
+            }
         }
 
-        let output: JSONValue
+        var object = JSONObjectWriter(capacity: 64 + 2 * example.messages.reduce(0) { $0 + $1.content.utf8.count }
+                                          + 2 * (rendered?.text.utf8.count ?? 0))
+        object.string("id", example.id)
         switch settings.style {
         case .messages:
-            var object = JSONObject([
-                ("id", .string(example.id)),
-                ("messages", .array(example.messages.map(Self.json))),
-                ("source", .string(example.source)),
-            ])
-            Self.addRendering(&object, rendered, tokens)
-            output = .object(object)
+            object.field("messages") { Self.writeMessages(example.messages, into: &$0) }
         case .promptCompletion:
             guard example.messages.count == 2 else {
                 throw Dropped("not_single_turn", "\(example.messages.count) turns; --style prompt-completion writes one user turn and one answer")
             }
-            var object = JSONObject([
-                ("id", .string(example.id)),
-                ("prompt", .string(example.messages[0].content)),
-                ("completion", .string(example.messages[1].content)),
-                ("source", .string(example.source)),
-            ])
-            Self.addRendering(&object, rendered, tokens)
-            output = .object(object)
+            object.string("prompt", example.messages[0].content)
+            object.string("completion", example.messages[1].content)
+        }
+        object.string("source", example.source)
+        if let rendered {
+            object.string("text", rendered.text)
+            object.value("assistant_spans", .array(rendered.assistantSpans.map {
+                .array([.number(JSONNumber($0.lowerBound)), .number(JSONNumber($0.upperBound))])
+            }))
+            if let tokens { object.value("num_tokens", .number(JSONNumber(tokens))) }
         }
         let firstUser = example.messages.first { $0.role == "user" }?.content ?? ""
-        return FormattedExample(record: output, contentKey: ContentKey(example.messages), splitKey: firstUser)
+        return FormattedExample(line: object.finish(), id: example.id, contentKey: example.idKey ?? ContentKey(example.messages), splitKey: firstUser)
     }
 
     /// The cleaning rules, each a drop reason, in the order they are checked.
@@ -148,7 +158,7 @@ public struct SFTFormatter: Sendable {
         }
         guard messages.last?.role == "assistant" else { throw Dropped("no_final_assistant") }
         for (i, message) in messages.enumerated() where message.role == "assistant" {
-            let length = message.content.unicodeScalars.count
+            let length = message.content.scalarCount
             if length < settings.minChars { throw Dropped("response_too_short", "turn \(i) has \(length) characters") }
             if let max = settings.maxChars, length > max { throw Dropped("response_too_long", "turn \(i) has \(length) characters") }
             if let refusals = settings.refusals, let phrase = refusals.match(message.content) {
@@ -175,16 +185,17 @@ public struct SFTFormatter: Sendable {
         }
     }
 
-    static func addRendering(_ object: inout JSONObject, _ rendered: RenderedChat?, _ tokens: Int?) {
-        guard let rendered else { return }
-        object["text"] = .string(rendered.text)
-        object["assistant_spans"] = .array(rendered.assistantSpans.map {
-            .array([.number(JSONNumber($0.lowerBound)), .number(JSONNumber($0.upperBound))])
-        })
-        if let tokens { object["num_tokens"] = .number(JSONNumber(tokens)) }
-    }
-
-    public static func json(_ message: ChatMessage) -> JSONValue {
-        .object(JSONObject([("role", .string(message.role)), ("content", .string(message.content))]))
+    /// `[{"role": ..., "content": ...}, ...]`, as `JSONWriter` would write the message objects.
+    static func writeMessages(_ messages: [ChatMessage], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (i, message) in messages.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"role":"#.utf8)
+            JSONWriter.writeString(message.role, into: &out)
+            out.append(contentsOf: #","content":"#.utf8)
+            JSONWriter.writeString(message.content, into: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
     }
 }

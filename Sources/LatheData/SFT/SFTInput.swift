@@ -45,6 +45,9 @@ public struct SFTExample: Sendable, Equatable {
     public var id: String
     public var source: String
     public var messages: [ChatMessage]
+    /// The content key of `messages` when the id was made from it (records with no id), kept
+    /// so the formatter need not hash the same turns twice; nil once the turns change.
+    var idKey: ContentKey?
 
     public init(id: String, source: String, messages: [ChatMessage]) {
         self.id = id
@@ -90,8 +93,11 @@ public struct SFTReader: Sendable {
 
     private func example(_ fields: Fields, _ messages: [ChatMessage], format: String) throws -> SFTExample {
         let source = try fields.optionalString("source") ?? self.source ?? format
-        let id = recordID(fields.object) ?? "\(format)-" + ContentKey(messages).hex
-        return SFTExample(id: id, source: source, messages: messages)
+        if let id = recordID(fields.object) { return SFTExample(id: id, source: source, messages: messages) }
+        let key = ContentKey(messages)
+        var example = SFTExample(id: "\(format)-" + key.hex, source: source, messages: messages)
+        example.idKey = key
+        return example
     }
 
     private func readThread(_ record: JSONValue, _ location: SourceLocation) throws -> SFTExample {
