@@ -136,6 +136,39 @@ import LatheText
         _ = HTMLExtractor.extract(html)
     }
 
+    @Test func aCellIsALayoutCellWhenABlockStartsInsideItLaterOn() {
+        // The third cell's paragraph comes after some of its text, when the cell has begun.
+        let html = "<table><tr><td>Basel</td><td>6</td><td>before <p>inside</p> after</td></tr></table>"
+        #expect(HTMLExtractor.extract(html, options: ExtractionOptions(fullContent: true)).text == "Basel | 6\nbefore\ninside\nafter")
+    }
+
+    @Test func prefixedElementsAreNamedByTheirLocalPart() {
+        // Word's HTML export writes paragraphs as <o:p>.
+        let html = "<div><o:p>First line</o:p><o:p>Second line</o:p></div>"
+        #expect(HTMLExtractor.extract(html, options: ExtractionOptions(fullContent: true)).text == "First line\nSecond line")
+    }
+
+    @Test func theTitleIncludesTheTextOfElementsInsideIt() {
+        #expect(HTMLExtractor.extract("<title>A <b>bold</b>  title</title><p>Body</p>").title == "A bold title")
+    }
+
+    @Test func elementsAfterTheRootJoinItOnlyWhenNothingCameBeforeTheRoot() {
+        // libxml2's tree builder attaches them to the document's first child.
+        let after = "<html><body><p>Inside</p></body></html><p>After</p>"
+        let full = ExtractionOptions(fullContent: true)
+        #expect(HTMLExtractor.extract(after, options: full).text == "Inside\nAfter")
+        #expect(HTMLExtractor.extract("<!DOCTYPE html>" + after, options: full).text == "Inside")
+        #expect(HTMLExtractor.extract("<!-- a comment -->" + after, options: full).text == "Inside")
+    }
+
+    @Test func tagSoupTooDeepStopsTheParseInsteadOfHanging() {
+        // Closing a tag searches the open ones: 20,000 open and 20,000 unmatched closes would
+        // take libxml2 minutes. The parse stops at the 258th open element; what came before stays.
+        let html = "<p>Before the soup</p>" + String(repeating: "<b>", count: 20_000) + "lost"
+            + String(repeating: "</div>", count: 20_000) + "<p>After</p>"
+        #expect(HTMLExtractor.extract(html, options: ExtractionOptions(fullContent: true)).text == "Before the soup")
+    }
+
     @Test func shortPagesFallBackToAllTheirText() {
         let html = "<html><body><h1>Opening hours</h1><p>Mon-Fri 9-17</p><p>Sat 10-14</p></body></html>"
         #expect(HTMLExtractor.extract(html).text == "Opening hours\nMon-Fri 9-17\nSat 10-14")

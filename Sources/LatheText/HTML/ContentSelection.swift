@@ -204,7 +204,7 @@ extension TreeWalker {
     private func dump(roots: [Int]) {
         func describe(_ i: Int) -> String {
             let e = elements[i]
-            return "#\(i) <\(String(cString: e.node.pointee.name))> score \(e.score) chars \(e.chars) links \(e.linkDensity) weight \(e.hints.weight) furniture \(e.furnitureAnchor)"
+            return "#\(i) <\(e.tag)> score \(e.score) chars \(e.chars) links \(e.linkDensity) weight \(e.hints.weight) furniture \(e.furnitureAnchor)"
         }
         var lines = ["roots: " + roots.map(describe).joined(separator: "; ")]
         let ranked = elements.indices.filter { elements[$0].isCandidate }.sorted { elements[$0].score > elements[$1].score }.prefix(8)
