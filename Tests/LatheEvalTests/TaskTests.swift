@@ -72,6 +72,30 @@ struct EvalTaskTests {
         #expect(metric(results, "perplexity").n == 2)
     }
 
+    /// A document longer than --seq-len through the whole ppl task: lm-evaluation-harness's
+    /// rolling windows by hand (window k predicts tokens 1 + 8k ..< 9 + 8k from at most 8
+    /// inputs ending just before its last target), each scored by the plain forward.
+    @Test func perplexityOfALongDocumentIsScoredInRollingWindows() throws {
+        let tokenizer = try tinyTokenizer()
+        let params = tinyParams(tokenizer, seed: 12)
+        let text = "the cat sat on the mat and the dog ate the bone; answers are short, the cat sat on the dog"
+        let set = try EvalSet.load(path: writeLines([#"{"text":"\#(text)"}"#], "long.jsonl", in: temporaryDirectory()))
+        let results = try Evaluator(sets: [set], settings: EvalSettings(seqLen: 8)).evaluate(loaded(params, tokenizer)).results
+        let x = [tokenizer.tokenToId("<|endoftext|>")!] + tokenizer.encode(text, addSpecialTokens: false)
+        #expect(x.count - 1 > 2 * 8)   // three windows, the last one short
+        var nll = 0.0
+        for first in stride(from: 1, to: x.count, by: 8) {
+            let end = min(first + 8, x.count), start = max(0, end - 1 - 8)
+            let lp = referenceLogProbs(params, Array(x[start..<end]))   // lp[j] predicts x[start + j + 1]
+            for j in lp.indices where start + j + 1 >= first { nll -= lp[j] }
+        }
+        let perplexity = results.first { $0.metric == "perplexity" }!
+        #expect(abs(log(perplexity.value) - nll / Double(x.count - 1)) < 1e-4)
+        #expect(perplexity.settings == "window=8 dtype=fp32")
+        let bits = results.first { $0.metric == "bits_per_byte" }!.value
+        #expect(abs(bits - nll / log(2) / Double(text.utf8.count)) < 1e-4)
+    }
+
     @Test func rollingWindowsPredictEveryTokenOnceWithTheMostContextThatFits() throws {
         let tokenizer = try tinyTokenizer()
         let params = tinyParams(tokenizer, seed: 3)
