@@ -6,7 +6,8 @@
 #   WARC_SAMPLES  a folder of .warc.gz files (default: beside EXTRACT_DEV, warc-samples/)
 # Prints ROUGE-LSum F1 per set, pages/s and MB/s (wall) and pages per CPU-second at --jobs 1
 # and 2, libxml2's parse alone on the same pages, and gzip WARC reading (lathe-ingest --scan-only) against zcat. Set
-# BENCH_TRAFILATURA=1 to also score trafilatura (PyPI, in bench/out/venv) on the same pages.
+# BENCH_TRAFILATURA=1 to also score trafilatura (PyPI, in bench/out/venv) on the same pages, and
+# BENCH_BIN to measure another lathe-ingest binary (an older build, for before/after figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/out
@@ -25,7 +26,7 @@ PAGES=$DEV/pages
 # The test build's flags (the Makefile's), so the benchmark reuses its objects instead of
 # rebuilding every module without -enable-testing.
 swift build -c release --build-tests -Xswiftc -enable-testing >/dev/null
-BIN=.build/release/lathe-ingest
+BIN=${BENCH_BIN:-.build/release/lathe-ingest}
 if [[ ! -x $OUT/venv/bin/python ]]; then python3 -m venv "$OUT/venv"; fi
 "$OUT/venv/bin/python" -c "import nltk" 2>/dev/null || "$OUT/venv/bin/pip" install --quiet nltk
 

@@ -161,12 +161,33 @@ import LatheText
         #expect(HTMLExtractor.extract("<!-- a comment -->" + after, options: full).text == "Inside")
     }
 
+    @Test func scriptAndStyleBodiesEndOnlyAtTheirOwnEndTag() {
+        // Markup inside a script is not markup; a script that never closes runs to the end.
+        let html = #"<p>one</p><script>var a = "</div><p>not text</p>";</SCRIPT ><p>two</p>"#
+            + #"<style>p { content: "</p>" }</style><p>three</p><script>if (a < b) x()</script><p>four</p>"#
+            + "<script>never closed <p>lost</p>"
+        #expect(HTMLExtractor.extract(html, options: ExtractionOptions(fullContent: true)).text == "one\ntwo\nthree\nfour")
+    }
+
+    @Test func aScriptInsideTheTitleIsPartOfIt() {
+        #expect(HTMLExtractor.extract("<title>Title <script>and script</script> end</title><p>Body</p>").title == "Title and script end")
+    }
+
     @Test func tagSoupTooDeepStopsTheParseInsteadOfHanging() {
         // Closing a tag searches the open ones: 20,000 open and 20,000 unmatched closes would
         // take libxml2 minutes. The parse stops at the 258th open element; what came before stays.
         let html = "<p>Before the soup</p>" + String(repeating: "<b>", count: 20_000) + "lost"
             + String(repeating: "</div>", count: 20_000) + "<p>After</p>"
         #expect(HTMLExtractor.extract(html, options: ExtractionOptions(fullContent: true)).text == "Before the soup")
+    }
+
+    @Test func manyShortParagraphsBesideTheContentAreReadInOnePass() {
+        // Each short sibling is checked for a closing full stop; searching the blocks for it
+        // made 120,000 of them take 19 s.
+        let long = Array(repeating: "A long paragraph of text, with commas, and more commas, that goes on.", count: 20).joined(separator: " ")
+        let count = 30_000
+        let html = "<html><body><div>\(long)</div>" + String(repeating: "<p>Short one.</p>", count: count) + "</body></html>"
+        #expect(HTMLExtractor.extract(html).text == ([long] + Array(repeating: "Short one.", count: count)).joined(separator: "\n"))
     }
 
     @Test func shortPagesFallBackToAllTheirText() {

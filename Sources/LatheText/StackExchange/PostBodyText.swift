@@ -13,9 +13,9 @@ import Glibc
 /// - links as their text; images, scripts, styles and form controls dropped; entities decoded
 ///   (by libxml2), runs of white space outside `<pre>` collapsed, no-break spaces as spaces.
 ///
-/// The walk takes any libxml2 node, so the web-page extractor can render the main-content
-/// subtree it selects with the same rules; `PostBodyText` below is the entry point for an
-/// HTML fragment such as a post body.
+/// `PostBodyText` below is the entry point for an HTML fragment such as a post body; a post is
+/// small and wants every node, so it walks libxml2's tree (the web-page extractor, which keeps
+/// little of a large page, reads libxml2's SAX events instead: `PageScan`).
 public struct FullContentText {
     private var out: [UInt8] = []
     /// Line prefixes of the enclosing blocks, outermost first: `> ` for a quote, the marker
