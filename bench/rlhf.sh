@@ -2,12 +2,13 @@
 # RLHF speed, Lathe beside TRL on the same CPU in the same run, on the tiny config (vocab 4096,
 # d 256, 4 layers, 4 heads, SwiGLU 688), fp32, batch 8 pairs, synthetic preference pairs
 # (prompt and each response ~48 words of a made-up vocabulary), the same tokenizer and starting
-# weights for both (TRL loads Lathe's checkpoint through transformers):
+# weights for both (TRL loads Lathe's checkpoint through transformers), both reading each pair as ChatML
+# conversations (TRL through the checkpoint's chat template):
 #   - DPO pairs/s: lathe-train --objective dpo against TRL's DPOTrainer, which by default runs the
 #     reference model every step; TRL with precompute_ref_log_probs (one reference pass before
 #     training, as Lathe does) is printed too;
-#   - reward-model pairs/s: lathe-train --objective reward against TRL's RewardTrainer (the Lathe row
-#     is skipped, saying so, where this build has no reward objective);
+#   - reward-model pairs/s: lathe-train --objective reward against TRL's RewardTrainer, chosen and
+#     rejected in one forward of 16 rows padded to the longest; the row prints both sides' tokens per sequence;
 #   - generation tokens/s with the KV cache against full recomputation, 256 new tokens
 #     (bench/generate.sh's GenerationBench).
 # Lathe's pairs/s is (STEPS − 1)·8 over the wall time of a STEPS-step run less that of a 1-step run
@@ -24,19 +25,8 @@ mkdir -p "$OUT"
 swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | grep -E "error|Build complete" | tail -3
 BIN=.build/release
 
-VENV=bench/out/torch-venv
-if ! "$VENV/bin/python" -c "import torch, transformers, trl, datasets" 2>/dev/null; then
-    python3 -m venv "$VENV"
-    wheel=$(ls "${PIP_FIND_LINKS:-/nonexistent}"/torch-*+cpu-*.whl 2>/dev/null | sort -V | tail -1 || true)
-    if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
-        if [ -n "$wheel" ]; then
-            "$VENV/bin/pip" install -q "$wheel"
-        else
-            "$VENV/bin/pip" install -q torch ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
-        fi
-    fi
-    "$VENV/bin/pip" install -q transformers trl datasets
-fi
+. bench/torch-venv.sh
+"$VENV/bin/python" -c "import trl, datasets" 2>/dev/null || "$VENV/bin/pip" install -q trl datasets
 
 # Synthetic pairs: a fixed made-up vocabulary, so the BPE tokenizer and both tools see the same text.
 python3 - "$OUT/pairs.jsonl" <<'PY'
@@ -61,7 +51,7 @@ lathe_seconds() {
     rm -rf "$OUT/$1-$2"
     local start end
     start=$(date +%s.%N)
-    "$BIN/lathe-train" --objective "$1" --steps "$2" --out "$OUT/$1-$2" "${COMMON[@]}"
+    "$BIN/lathe-train" --objective "$1" --steps "$2" --out "$OUT/$1-$2" --log "$OUT/$1-$2.jsonl" "${COMMON[@]}"
     end=$(date +%s.%N)
     python3 -c "print($end - $start)"
 }
@@ -77,18 +67,14 @@ dpo=$(lathe_pairs_per_second dpo)
 "$VENV/bin/python" bench/rlhf_trl.py dpo "$OUT/dpo-1/checkpoint-1" "$OUT/pairs.jsonl" "$STEPS" precompute \
     > "$OUT/trl-dpo-pre.txt" 2> "$OUT/trl-dpo-pre.log"
 "$VENV/bin/python" bench/rlhf_trl.py reward "$OUT/dpo-1/checkpoint-1" "$OUT/pairs.jsonl" "$STEPS" > "$OUT/trl-reward.txt" 2> "$OUT/trl-reward.log"
-if probe=$("$BIN/lathe-train" --objective reward --steps 1 --out "$OUT/reward-probe" "${COMMON[@]}" 2>&1); then
-    reward=$(lathe_pairs_per_second reward)
-else
-    reward="skipped: lathe-train --objective reward is not in this build ($(echo "$probe" | head -1))"
-fi
+reward=$(lathe_pairs_per_second reward)
 
 generation=$(LATHE_BENCH=1 LATHE_BIN=$PWD/$BIN timeout 1800 swift test -c release --skip-build -Xswiftc -enable-testing \
     --filter 'GenerationBench' 2>&1 | grep -E "^generate" || true)
 
-python3 - "$OUT" "$dpo" "$reward" "$generation" <<'PY'
-import re, sys
-out, dpo, reward, generation = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+python3 - "$OUT" "$dpo" "$reward" "$generation" "$STEPS" <<'PY'
+import json, re, sys
+out, dpo, reward, generation, steps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 def read(path):
     return dict(line.strip().split("=", 1) for line in open(path) if "=" in line)
 trl, pre, rm = read(f"{out}/trl-dpo.txt"), read(f"{out}/trl-dpo-pre.txt"), read(f"{out}/trl-reward.txt")
@@ -97,12 +83,11 @@ print(f"tiny config (vocab 4096, d 256, 4 layers, 4 heads, SwiGLU 688), fp32, ba
 d, t, p = float(dpo), float(trl["pairs_per_second"]), float(pre["pairs_per_second"])
 print(f"  DPO     lathe {d:7.2f} pairs/s   TRL {t:7.2f} pairs/s (reference every step)  {d / t:5.2f}x   "
       f"TRL precomputed reference {p:7.2f} pairs/s  {d / p:5.2f}x   (target >= 2x; issue's TRL 1.16: 6.6)")
-r = float(rm["pairs_per_second"])
-try:
-    lr = float(reward)
-    print(f"  reward  lathe {lr:7.2f} pairs/s   TRL {r:7.2f} pairs/s  {lr / r:5.2f}x   (target >= 2x; issue's TRL 1.16: 16.8)")
-except ValueError:
-    print(f"  reward  lathe {reward}   TRL {r:7.2f} pairs/s   (issue's TRL 1.16: 16.8)")
+r, lr = float(rm["pairs_per_second"]), float(reward)
+log = [json.loads(line) for line in open(f"{out}/reward-{steps}.jsonl")]
+lathe_tokens = log[-1]["tokens"] / (16 * len(log))  # the log's tokens count the run so far
+print(f"  reward  lathe {lr:7.2f} pairs/s   TRL {r:7.2f} pairs/s  {lr / r:5.2f}x   (target >= 2x; issue's TRL 1.16: 16.8); "
+      f"tokens per sequence: lathe {lathe_tokens:.1f}, TRL {float(rm['tokens_per_sequence']):.1f}")
 found = re.findall(r"generate (\w+) .*KV cache (\d+) tokens/s, full recomputation (\d+) tokens/s, ratio ([\d.]+)x", generation)
 for preset, cached, full, ratio in found:
     print(f"  generate {preset:5s} 8 prompts x 256 new tokens: KV cache {cached} tokens/s, full recomputation {full} tokens/s, "

@@ -4,7 +4,8 @@ tokenizer and synthetic pairs Lathe trains on, fp32, eager, 2 threads, batch 8.
     python bench/rlhf_trl.py dpo|reward CHECKPOINT PAIRS.jsonl STEPS
 
 CHECKPOINT is a Lathe checkpoint directory (Hugging Face layout), loaded by transformers.
-Gradient checkpointing is off (TRL turns it on by default; Lathe keeps every activation). Prints
+Rows are conversational, rendered with the checkpoint's chat template (ChatML, as Lathe renders
+them); for the reward model tokens_per_sequence says how long TRL's sequences were. Gradient checkpointing is off (TRL turns it on by default; Lathe keeps every activation). Prints
 key=value lines: pairs/s over the optimizer steps after the first (each step timed from its start
 to its end by a callback, so data loading and TRL's set-up are left out), and the versions.
 """
@@ -36,7 +37,9 @@ def main():
     torch.set_num_threads(2)
     torch.manual_seed(1)
     pairs = [json.loads(line) for line in open(pairs_path)]
-    rows = [{"prompt": p["prompt"], "chosen": p["chosen"], "rejected": p["rejected"]} for p in pairs]
+    # Conversational rows, so TRL renders them with the checkpoint's chat template as Lathe does (ChatML).
+    rows = [{"prompt": [{"role": "user", "content": p["prompt"]}], "chosen": [{"role": "assistant", "content": p["chosen"]}],
+             "rejected": [{"role": "assistant", "content": p["rejected"]}]} for p in pairs]
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or "<|endoftext|>"
@@ -55,10 +58,12 @@ def main():
                                                                    attn_implementation="eager")
         model.config.pad_token_id = tokenizer.pad_token_id
         config = trl.RewardConfig(max_length=512, **common)
-        rows = [{"chosen": r["prompt"] + " " + r["chosen"], "rejected": r["prompt"] + " " + r["rejected"]} for r in rows]
         trainer = trl.RewardTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                                     callbacks=[timer])
     trainer.train()
+    if kind == "reward":
+        lengths = [len(ids) for column in ("chosen_ids", "rejected_ids") for ids in trainer.train_dataset[column]]
+        print(f"tokens_per_sequence={sum(lengths) / len(lengths)}")
     timed = timer.times[1:]
     print(f"kind={kind}{'-precomputed' if kind == 'dpo' and precompute else ''}")
     print(f"steps={len(timer.times)}")
