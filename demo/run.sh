@@ -111,8 +111,11 @@ show "win rate against SFT (reward model judge)" win_rate winrate results-chat.j
 show "prefs: voted-up answer more likely" accuracy prefs results-chat.jsonl
 rm_acc=$(grep "\"checkpoint\":\"$RM\"" "$OUT/results-chat.jsonl" | grep '"metric":"accuracy"' | sed 's/.*"value":\([-0-9.e]*\).*/\1/' | head -1)
 printf '%-44s %8.3f\n' "reward model: held-out pair accuracy" "${rm_acc:-nan}"
-echo "answers to a held-out question (chat template):"
-grep '"id":"prompt-000"' "$OUT/generations-chat.jsonl" | sed 's/.*"checkpoint":"\([^"]*\)".*"response":"\([^"]*\)".*/  \1: \2/' | cut -c1-160
+example=prompt-012
+echo "answers to a held-out question, \"$(grep "\"$example\"" "$DATA/prompts.jsonl" | sed 's/.*"prompt": "\(.*\)"}/\1/')\" (chat template; reward):"
+grep "\"id\":\"$example\"" "$OUT/generations-chat.jsonl" |
+  sed 's/.*"checkpoint":"\([^"]*\)".*"response":"\([^"]*\)".*"reward":\([-0-9.e]*\).*/\1\t\3\t\2/' |
+  while IFS=$'\t' read -r model reward text; do printf '  %-34s %6.2f  %s\n' "$model" "$reward" "$text" | cut -c1-150; done
 
 echo
 echo "outputs are in $OUT/ (report: $OUT/report.html), $(( $(date +%s) - start )) s"
