@@ -11,7 +11,8 @@ BIN=${LATHE_BIN:-.build/release}
 DATA=fixtures/demo
 OUT=${DEMO_OUT:-demo/out}
 SEED=${SEED:-1}
-if [ -n "${DEMO_QUICK:-}" ]; then PRE_STEPS=120; SFT_STEPS=90; DPO_STEPS=20; else PRE_STEPS=300; SFT_STEPS=200; DPO_STEPS=40; fi
+if [ -n "${DEMO_QUICK:-}" ]; then PRE_STEPS=120; SFT_STEPS=90; RM_STEPS=30; DPO_STEPS=20; PPO_STEPS=10
+else PRE_STEPS=300; SFT_STEPS=200; RM_STEPS=80; DPO_STEPS=60; PPO_STEPS=30; fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 step() { printf '\n== %s\n' "$*" >&2; }
 start=$(date +%s)
@@ -27,15 +28,17 @@ step "1. the crawl -> documents: main text, Gopher quality rules, near-duplicate
     --contamination-report "$OUT/leaks.jsonl" --rejects "$OUT/dedupe-rejects.jsonl" -o "$OUT/documents.jsonl"
 "$BIN/lathe" validate --kind document "$OUT/documents.jsonl" --quiet -o /dev/null
 
-step "2. the Q&A dump -> threads -> SFT conversations (accepted or top answer) and preference pairs (by votes)"
+step "2. the Q&A dump -> threads -> SFT conversations (the accepted answer, else the top-voted) and preference pairs (every two answers whose votes differ; and the top-voted one over each other, for DPO)"
 "$BIN/lathe-ingest" "$DATA/Posts.xml" --site millbrook -o "$OUT/threads.jsonl"
 "$BIN/lathe-format-sft" "$OUT/threads.jsonl" --split train=0.9,test=0.1 --out-dir "$OUT/sft" --seed "$SEED" \
   --rejects "$OUT/sft-rejects.jsonl"
-"$BIN/lathe-pair-prefs" "$OUT/threads.jsonl" --strategy best-vs-worst --split train=0.9,test=0.1 --out-dir "$OUT/prefs" \
+"$BIN/lathe-pair-prefs" "$OUT/threads.jsonl" --strategy all-pairs --split train=0.9,test=0.1 --out-dir "$OUT/prefs" \
+  --seed "$SEED"
+"$BIN/lathe-pair-prefs" "$OUT/threads.jsonl" --strategy best-vs-rest --split train=0.9,test=0.1 --out-dir "$OUT/prefs-best" \
   --seed "$SEED"
 for part in train test; do
   "$BIN/lathe" validate --kind conversation "$OUT/sft/$part.jsonl" --quiet -o /dev/null
-  "$BIN/lathe" validate --kind preference "$OUT/prefs/$part.jsonl" --quiet -o /dev/null
+  "$BIN/lathe" validate --kind preference "$OUT/prefs/$part.jsonl" "$OUT/prefs-best/$part.jsonl" --quiet -o /dev/null
 done
 
 step "3. a byte-level BPE tokenizer on the documents and conversations (chatml markers kept whole)"
@@ -52,43 +55,67 @@ step "5. instruction tuning -> the SFT assistant ($SFT_STEPS steps, loss on the 
   --seq-len 128 --batch-size 8 --steps "$SFT_STEPS" --lr 1e-3 --warmup 10 --seed "$SEED" \
   --eval-data "$OUT/sft/test.jsonl" --out "$OUT/sft-model" --log "$OUT/sft-log.jsonl" "$OUT/sft/train.jsonl"
 
-step "6. DPO on the voted preference pairs, starting from (and referenced to) the SFT model ($DPO_STEPS steps)"
+step "6. a reward model on the voted pairs, from the SFT model's trunk ($RM_STEPS steps; held-out pair accuracy logged)"
+"$BIN/lathe-train" --objective reward --init "$OUT/sft-model/checkpoint-$SFT_STEPS" \
+  --seq-len 128 --batch-size 8 --steps "$RM_STEPS" --lr 1e-4 --warmup 10 --seed "$SEED" \
+  --eval-data "$OUT/prefs/test.jsonl" --out "$OUT/rm" --log "$OUT/rm-log.jsonl" "$OUT/prefs/train.jsonl"
+"$BIN/lathe" validate --kind train-log "$OUT/rm-log.jsonl" --quiet -o /dev/null
+RM="$OUT/rm/checkpoint-$RM_STEPS"
+
+step "7. DPO on the top-voted answers' pairs, starting from (and referenced to) the SFT model ($DPO_STEPS steps)"
+# The reward model learns from every ordered pair; DPO, which moves the policy itself, from the pairs that
+# say what to answer: pairs of two poor answers (a wrong one over an off-topic one) teach it nothing to say.
 "$BIN/lathe-train" --objective dpo --init "$OUT/sft-model/checkpoint-$SFT_STEPS" --beta 0.1 --loss sigmoid \
-  --seq-len 128 --batch-size 4 --steps "$DPO_STEPS" --lr 5e-5 --seed "$SEED" \
-  --out "$OUT/dpo-model" --log "$OUT/dpo-log.jsonl" "$OUT/prefs/train.jsonl"
+  --seq-len 128 --batch-size 4 --steps "$DPO_STEPS" --lr 1.5e-4 --seed "$SEED" \
+  --out "$OUT/dpo-model" --log "$OUT/dpo-log.jsonl" "$OUT/prefs-best/train.jsonl"
 "$BIN/lathe" validate --kind train-log "$OUT/dpo-log.jsonl" --quiet -o /dev/null
 
-step "7. evaluation of base, SFT and DPO, all asked the same way (plain text, no chat template):"
+step "8. PPO against the reward model on the training pairs' prompts, from the SFT model ($PPO_STEPS steps)"
+"$BIN/lathe-train" --objective ppo --init "$OUT/sft-model/checkpoint-$SFT_STEPS" --reward-model "$RM" \
+  --seq-len 128 --max-new-tokens 40 --batch-size 16 --mini-batches 2 --ppo-epochs 4 --kl-coef 0.1 \
+  --steps "$PPO_STEPS" --lr 5e-5 --schedule constant --seed "$SEED" \
+  --out "$OUT/ppo-model" --log "$OUT/ppo-log.jsonl" "$OUT/prefs/train.jsonl"
+"$BIN/lathe" validate --kind train-log "$OUT/ppo-log.jsonl" --quiet -o /dev/null
+
+step "9. evaluation of base, SFT, DPO and PPO, all asked the same way (plain text, no chat template):"
 echo "   knowledge (multiple choice), behaviour (held-out questions: answered or asked back?)," >&2
-echo "   then with the chat template: preference accuracy and loss on the held-out SFT and preference splits" >&2
-MODELS=("$OUT/base/checkpoint-$PRE_STEPS" "$OUT/sft-model/checkpoint-$SFT_STEPS" "$OUT/dpo-model/checkpoint-$DPO_STEPS")
+echo "   then with the chat template: the held-out questions' answers judged by the reward model, alone and against" >&2
+echo "   the SFT model's; preference accuracy and loss on the held-out splits; the reward model's own pair accuracy" >&2
+MODELS=("$OUT/base/checkpoint-$PRE_STEPS" "$OUT/sft-model/checkpoint-$SFT_STEPS" "$OUT/dpo-model/checkpoint-$DPO_STEPS"
+        "$OUT/ppo-model/checkpoint-$PPO_STEPS")
 "$BIN/lathe-eval" "${MODELS[@]}" --data "$DATA/choice.jsonl" --data "$DATA/prompts.jsonl" --chat-template off \
-  --temperature 0 --max-new-tokens 48 --seed "$SEED" --generations "$OUT/generations.jsonl" -o "$OUT/results-plain.jsonl"
-"$BIN/lathe-eval" "${MODELS[@]}" --data "$OUT/prefs/test.jsonl" --data "$OUT/sft/test.jsonl" --seed "$SEED" \
-  --ref "$OUT/sft-model/checkpoint-$SFT_STEPS" \
+  --temperature 0 --max-new-tokens 48 --seed "$SEED" --generations "$OUT/generations-plain.jsonl" -o "$OUT/results-plain.jsonl"
+"$BIN/lathe-eval" "${MODELS[@]}" "$RM" --data "$DATA/prompts.jsonl" --data "$OUT/prefs/test.jsonl" --data "$OUT/sft/test.jsonl" \
+  --reward-model "$RM" --baseline "${MODELS[1]}" --temperature 0 --max-new-tokens 48 --seed "$SEED" \
+  --ref "${MODELS[1]}" --generations "$OUT/generations-chat.jsonl" \
   -o "$OUT/results-chat.jsonl" --include "$OUT/results-plain.jsonl" --report "$OUT/report.html"
 cat "$OUT/results-plain.jsonl" "$OUT/results-chat.jsonl" > "$OUT/results.jsonl"
 "$BIN/lathe" validate --kind eval-result "$OUT/results.jsonl" --quiet -o /dev/null
 
 step "what alignment changed (and what it did not)"
-show() { # metric task-prefix: the value for base and SFT
-  local metric=$1 task=$2 line=""
+show() { # label metric task-prefix [template]: the value for each model
+  local label=$1 metric=$2 task=$3 file=$4 line=""
   for m in "${MODELS[@]}"; do
-    v=$(grep "\"checkpoint\":\"$m\"" "$OUT/results.jsonl" | grep "\"task\":\"$task" | grep "\"metric\":\"$metric\"" |
+    v=$(grep "\"checkpoint\":\"$m\"" "$OUT/$file" | grep "\"task\":\"$task" | grep "\"metric\":\"$metric\"" |
         sed 's/.*"value":\([-0-9.e]*\).*/\1/' | head -1)
     line="$line $(printf '%8.3f' "${v:-nan}")"
   done
-  printf '%-44s%s\n' "$task $metric" "$line"
+  printf '%-44s%s\n' "$label" "$line"
 }
-printf '%-44s%9s%9s%9s\n' "" base sft dpo
-show acc choice              # knowledge: about the same
-show asks_question generate  # behaviour: the base model asks back, the assistant answers
-show stopped generate
-show accuracy prefs          # does the model prefer the voted-up answer?
-show reward_accuracy prefs   # DPO's implicit reward against the SFT model, on held-out pairs
-echo "example answers to a held-out question:"
-grep '"id":"prompt-000"' "$OUT/generations.jsonl" | sed 's/.*"checkpoint":"\([^"]*\)".*"response":"\([^"]*\)".*/  \1: \2/' | cut -c1-160
+printf '%-44s%9s%9s%9s%9s\n' "" base sft dpo ppo
+show "knowledge: multiple-choice acc" acc choice results-plain.jsonl
+show "held-out questions asked back" asks_question generate results-plain.jsonl
+show "held-out questions answered and stopped" stopped generate results-plain.jsonl
+show "reward of answers (chat), mean" mean reward results-chat.jsonl
+show "win rate against SFT (reward model judge)" win_rate winrate results-chat.jsonl
+show "prefs: voted-up answer more likely" accuracy prefs results-chat.jsonl
+rm_acc=$(grep "\"checkpoint\":\"$RM\"" "$OUT/results-chat.jsonl" | grep '"metric":"accuracy"' | sed 's/.*"value":\([-0-9.e]*\).*/\1/' | head -1)
+printf '%-44s %8.3f\n' "reward model: held-out pair accuracy" "${rm_acc:-nan}"
+example=prompt-012
+echo "answers to a held-out question, \"$(grep "\"$example\"" "$DATA/prompts.jsonl" | sed 's/.*"prompt": "\(.*\)"}/\1/')\" (chat template; reward):"
+grep "\"id\":\"$example\"" "$OUT/generations-chat.jsonl" |
+  sed 's/.*"checkpoint":"\([^"]*\)".*"response":"\([^"]*\)".*"reward":\([-0-9.e]*\).*/\1\t\3\t\2/' |
+  while IFS=$'\t' read -r model reward text; do printf '  %-34s %6.2f  %s\n' "$model" "$reward" "$text" | cut -c1-150; done
 
 echo
-echo "reward model and PPO stages: not built yet (issue 7); the pipeline above is everything that exists."
 echo "outputs are in $OUT/ (report: $OUT/report.html), $(( $(date +%s) - start )) s"

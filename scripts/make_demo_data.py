@@ -11,8 +11,10 @@ From that one table of facts the script writes:
                   copies, thin and spammy pages, a quiz page that leaks eval questions, and a few
                   non-HTML payloads. One gzip member per WARC record, as Common Crawl writes them.
   Posts.xml       a StackExchange-format dump: questions about the facts, each with answers of
-                  different quality and votes (a full correct answer, a partial one, a wrong or
-                  curt one, a counter-question), some accepted.
+                  different quality and votes (a full correct answer, a curt partial one, a wrong
+                  one, a full answer about another place, a counter-question); the full answer
+                  always has the most votes, but the accepted one is as often the curt answer as
+                  the full one.
   choice.jsonl    multiple-choice questions about facts the crawl states ({id, question, choices,
                   answer}).
   prompts.jsonl   held-out questions for generation ({id, prompt}), asked of entities and facts
@@ -264,17 +266,27 @@ def posts_xml(world, held_out, rng):
             asked.add((p["name"], fact))
             qid = next_id
             next_id += 1
-            answers = [("good", good, rng.randrange(4, 30)), ("partial", partial, rng.randrange(1, 6)),
+            # Votes rank the full answer first, always; the asker's accepted mark does not: as on real
+            # sites, a curt answer that was enough for the asker is often the accepted one. So the SFT
+            # set (accepted answer first) holds curt answers that the votes, and so the preference
+            # pairs and the reward model, rank below the full ones: what DPO and PPO then fix.
+            # Scores keep the order once accepted counts: log2(1 + 3) + 1 < log2(1 + 8).
+            answers = [("good", good, rng.randrange(8, 30)), ("partial", partial, rng.randrange(1, 4)),
                        ("wrong", wrong, rng.randrange(-3, 2))]
+            if rng.random() < 0.5:  # a full answer, but about another place: it answers a question nobody asked
+                other = rng.choice([o for o in world.places if o is not p])
+                answers.append(("off-topic", qa(other, rng.choice(FACTS), rng)[1], rng.randrange(-3, 1)))
             if rng.random() < 0.5:
                 answers.append(("question", rng.choice(["Why do you want to know?", "Have you tried asking at the station?",
                                                         "Did you check their website?"]), rng.randrange(-2, 1)))
             rng.shuffle(answers)
+            draw = rng.random()
+            accepted_kind = "good" if draw < 0.45 else ("partial" if draw < 0.85 else None)
             accepted = None
             ids = []
             for kind, _, _ in answers:
                 ids.append(next_id)
-                if kind == "good" and rng.random() < 0.6:
+                if kind == accepted_kind:
                     accepted = next_id
                 next_id += 1
             intro = rng.choice(["I'm visiting Millbrook next week.", "We just moved to Millbrook.", "Planning a day trip.", ""])
