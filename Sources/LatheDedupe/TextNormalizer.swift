@@ -1,3 +1,4 @@
+import CDedupeKernels
 import Foundation
 import LatheIO
 
@@ -220,6 +221,17 @@ public enum TextNormalizer {
                 take(UnsafeBufferPointer(start: dst, count: n - 1))
                 dst[0] = dst[n - 1]
                 n = 1
+            }
+            if i + 16 <= count {
+                // Runs of plain words go sixteen bytes at a time through the vector unit.
+                var space: Int32 = edge == 0 ? 0 : 1
+                let copied = lathe_collapse_words(src + i, count - i, dst + n, window.count - n, lowercase ? 1 : 0, json ? 1 : 0, &space)
+                if copied > 0 {
+                    i += copied
+                    n += copied
+                    edge = space == 0 ? 0 : 0x80
+                    continue
+                }
             }
             if i + 8 <= count {
                 // Eight bytes of words and single spaces (most of a text) are written as they

@@ -161,8 +161,10 @@ import LatheIO
         let alphabet = Array("abcXYZ@[`{ \t\n\r\u{0B}\u{0C}\u{01}\u{1F}019".utf8)
         // Mostly words and single spaces, the runs of eight the loop writes whole.
         let prose = Array("abcdefghXYZ@[`{019".utf8) + Array(repeating: 0x20, count: 4) + Array("\n\t\u{01}".utf8)
-        for round in 0..<4000 {
-            let letters = round % 2 == 0 ? alphabet : prose
+        // Words and rare single spaces, the runs of sixteen the vector kernel copies whole.
+        let plainWords = Array("abcdefghXYZ@[`{019 ".utf8)
+        for round in 0..<6000 {
+            let letters = [alphabet, prose, plainWords][round % 3]
             let bytes = (0..<Int(rng.next() % 120)).map { _ in letters[Int(rng.next() % UInt64(letters.count))] }
             let text = String(decoding: bytes, as: UTF8.self)
             // Words are runs of non-space bytes, A-Z lowered, joined by one space.
