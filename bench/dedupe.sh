@@ -4,6 +4,8 @@
 # precision/recall/F1 of the removed set against the truth at Jaccard >= 0.8, for both, and
 # the ratios. Everything it makes goes to bench/out/ (git-ignored).
 #   DOCS=50000 SEED=1 bench/dedupe.sh
+# BIN_DIR=DIR times the binaries already built in DIR (another checkout's, for a before/after)
+# instead of building this one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOCS=${DOCS:-50000}
@@ -11,9 +13,12 @@ SEED=${SEED:-1}
 OUT=bench/out/dedupe-$DOCS-$SEED
 mkdir -p "$OUT"
 
-# The flags of `make test`, so the bench reuses the test build instead of rebuilding every module.
-swift build -c release --build-tests -Xswiftc -enable-testing >/dev/null
-BIN=.build/release/lathe-dedupe
+if [ -z "${BIN_DIR:-}" ]; then
+    # The flags of `make test`, so the bench reuses the test build instead of rebuilding every module.
+    swift build -c release --build-tests -Xswiftc -enable-testing >/dev/null
+    BIN_DIR=.build/release
+fi
+BIN=$BIN_DIR/lathe-dedupe
 
 if [ ! -x bench/out/venv/bin/python ] || ! bench/out/venv/bin/python -c "import datasketch" 2>/dev/null; then
     python3 -m venv bench/out/venv
@@ -39,7 +44,7 @@ EXACT_RUNS=(); VALIDATE_RUNS=()
 for _ in 1 2 3; do
     measure "$BIN" --quiet "$OUT/corpus.jsonl" -o /dev/null
     EXACT_RUNS+=("$SECS")
-    measure .build/release/lathe validate --kind document --quiet "$OUT/corpus.jsonl"
+    measure "$BIN_DIR/lathe" validate --kind document --quiet "$OUT/corpus.jsonl"
     VALIDATE_RUNS+=("$SECS")
 done
 median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }

@@ -54,6 +54,9 @@ struct Analyzer: Sendable {
     /// For `analyze(line:)`: the key paths, then the id field, then the `--keep field:` path;
     /// nil parses every line (tests set it to compare the two paths).
     var linePaths: JSONPaths?
+    /// Whether an exact key that is one ASCII string is hashed as the line is scanned
+    /// (`TextNormalizer.exactKey`): nothing else needs its normalised text.
+    let hashesWhileScanning: Bool
 
     init(settings: DedupeSettings) {
         self.settings = settings
@@ -62,6 +65,8 @@ struct Analyzer: Sendable {
         if case .field(let name) = settings.keep { paths.append(name) }
         // Signature records and line rewriting need the parsed record.
         linePaths = settings.precomputed || settings.lines != nil ? nil : JSONPaths(paths)
+        hashesWhileScanning = settings.exact && settings.near == nil && settings.contamination == nil
+            && settings.keys.paths.count == 1 && settings.normalization != .none && settings.keep != .longest
     }
 
     /// The analysis `analyze(_:_:_:)` makes of the parsed line, made from its bytes: the key
@@ -72,16 +77,42 @@ struct Analyzer: Sendable {
         guard let paths = linePaths, !wants.contains(.lineHashes),
               let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let scan = JSONScanner(base: base, end: line.count, maxDepth: maxDepth)
-        guard let found = scan.find(paths) else { return nil }
+        var exactKey: Hash128??
+        let hashing = hashesWhileScanning && wants.contains(.exact) && wants.isDisjoint(with: [.bands, .shingleSet])
+        guard let found = scan.find(paths, claimed: hashing ? 0 : nil, { pos in
+            switch TextNormalizer.exactKey(jsonString: base + pos, available: line.count - pos, settings.normalization) {
+            case .hashed(let key, let length, let escapes):
+                exactKey = key
+                pos += length
+                return escapes ? .escapes : []
+            case .unicode: return scan.scanString(&pos)
+            case .invalid: return nil
+            }
+        }) else { return nil }
         let keyCount = settings.keys.paths.count
+        // Fields other than the key are rare to need (an id that is not a plain string, a
+        // `--keep field:` number): those few values go through the parser.
+        let field = { (path: String) -> JSONValue? in
+            let index = path == settings.idField ? keyCount : keyCount + 1
+            guard let value = found[index] else { return nil }
+            if index == keyCount, value.contents.isEmpty, base[value.start] == UInt8(ascii: "\"") {
+                return .string(String(decoding: UnsafeBufferPointer(start: base + value.start + 1, count: value.end - value.start - 2), as: UTF8.self))
+            }
+            return try? JSONParser.parse(UnsafeRawBufferPointer(start: base + value.start, count: value.end - value.start), maxDepth: maxDepth)
+        }
         var result = Analysis()
+        if let exactKey {
+            identify(&result, wants, location, field: field)
+            result.exact = exactKey
+            return result
+        }
         let skipping = skipsShingles(wants, result, location)
         var normalized: [UInt8] = []
         var keyBytes = 0
         if !skipping, !(wants.contains(.rank) && settings.keep == .longest), keyCount == 1, let key = found[0],
            key.contents == .escapes, base[key.start] == UInt8(ascii: "\""),
-           TextNormalizer.normalize(jsonString: UnsafeBufferPointer(start: base + key.start + 1, count: key.end - key.start - 2),
-                                    settings.normalization, into: &normalized) {
+           TextNormalizer.normalize(jsonString: base + key.start, available: key.end - key.start, settings.normalization,
+                                    into: &normalized) {
             // An ASCII string key with escapes (most texts: paragraphs are `\n`) is normalised
             // from its JSON text, not decoded first; only `--keep longest` needs its length.
         } else {
@@ -92,16 +123,7 @@ struct Analyzer: Sendable {
             keyBytes = length
         }
         if skipping { return result }
-        // Fields other than the key are rare to need (an id that is not a plain string, a
-        // `--keep field:` number): those few values go through the parser.
-        complete(&result, normalized: normalized, keyBytes: keyBytes, wants, location) { path in
-            let index = path == settings.idField ? keyCount : keyCount + 1
-            guard let value = found[index] else { return nil }
-            if index == keyCount, value.contents.isEmpty, base[value.start] == UInt8(ascii: "\"") {
-                return .string(String(decoding: UnsafeBufferPointer(start: base + value.start + 1, count: value.end - value.start - 2), as: UTF8.self))
-            }
-            return try? JSONParser.parse(UnsafeRawBufferPointer(start: base + value.start, count: value.end - value.start), maxDepth: maxDepth)
-        }
+        complete(&result, normalized: normalized, keyBytes: keyBytes, wants, location, field: field)
         return result
     }
 
@@ -168,16 +190,8 @@ struct Analyzer: Sendable {
             }
             words = all
         }
-        if wants.contains(.id) {
-            result.id = field(settings.idField).map(idText) ?? location.description
-        }
-        if wants.contains(.rank) {
-            switch settings.keep {
-            case .first: break
-            case .longest: result.rank = Double(keyBytes)
-            case .field(let name): result.rank = field(name)?.double.flatMap { $0.isNaN ? nil : $0 } ?? -.infinity
-            }
-        }
+        identify(&result, wants, location, field: field)
+        if wants.contains(.rank) && settings.keep == .longest { result.rank = Double(keyBytes) }
         guard !normalized.isEmpty else { return }
         if wants.contains(.exact) && settings.exact { result.exact = Hash128(normalized) }
         if let near = settings.near, !wants.isDisjoint(with: [.bands, .shingleSet]) {
@@ -188,6 +202,16 @@ struct Analyzer: Sendable {
                 result.bands = near.lsh.bandHashes(hasher.signature(shingles))
             }
             if wants.contains(.shingleSet) { result.shingleSet = Shingles.set(shingles) }
+        }
+    }
+
+    /// The id, and the rank of `--keep field:`; `field` is the record's value at a dotted path.
+    private func identify(_ result: inout Analysis, _ wants: Wants, _ location: SourceLocation, field: (String) -> JSONValue?) {
+        if wants.contains(.id) {
+            result.id = field(settings.idField).map(idText) ?? location.description
+        }
+        if wants.contains(.rank), case .field(let name) = settings.keep {
+            result.rank = field(name)?.double.flatMap { $0.isNaN ? nil : $0 } ?? -.infinity
         }
     }
 

@@ -36,6 +36,7 @@ public struct DedupeReport: Sendable {
     public var contaminatedRecords = 0
     /// The most the tables held at once, and what spilled to disk beyond the budget.
     public var peakTableBytes = 0
+    public var spills = 0
     public var spilledRuns = 0
     public var spilledBytes = 0
     /// Bytes of tables that do not spill (ids, exact hashes) when they alone passed the budget.
@@ -43,9 +44,11 @@ public struct DedupeReport: Sendable {
 
     public func lines(tool: String) -> [String] {
         var out: [String] = []
-        if spilledRuns > 0 || peakTableBytes > 0 {
+        if spills > 0 || peakTableBytes > 0 {
             var line = "\(tool): memory: tables peaked at \(formatMemory(peakTableBytes))"
-            if spilledRuns > 0 { line += "; LSH index spilled \(spilledRuns) runs (\(formatMemory(spilledBytes))) to disk" }
+            if spills > 0 {
+                line += "; LSH index spilled \(spills) times to disk, compacted into \(spilledRuns) runs (\(formatMemory(spilledBytes)))"
+            }
             out.append(line)
         }
         if let unspillableOverBudget {
@@ -126,7 +129,7 @@ public final class Deduplicator {
         guard state + lshBytes > budget else { return }
         lsh = nil  // keeps the index uniquely referenced while it spills
         try index.spill(ifOver: max(budget - state, budget / 8), directory: settings.temporaryDirectory)
-        (report.spilledRuns, report.spilledBytes) = index.spilled
+        (report.spills, report.spilledRuns, report.spilledBytes) = index.spilled
         lsh = index
     }
 

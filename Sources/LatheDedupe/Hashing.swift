@@ -83,30 +83,72 @@ public struct Hash128: Hashable, Sendable {
         self.low = low
     }
 
-    /// Two differently keyed wyhash-style lanes over the bytes in one pass.
+    /// Two differently keyed wyhash-style lanes over the bytes in one pass (`Hash128.Stream`).
     public init(_ bytes: UnsafeRawBufferPointer) {
-        let n = bytes.count
-        var h = Hash64.mum(0x243f_6a88_85a3_08d3 ^ Hash64.p0, UInt64(truncatingIfNeeded: n) ^ Hash64.p1)
-        var l = Hash64.mum(0x1319_8a2e_0370_7344 ^ Hash64.p2, UInt64(truncatingIfNeeded: n) ^ Hash64.p3)
-        var i = 0
-        while i + 16 <= n {
-            let a = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let b = bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
-            h = Hash64.mum(a ^ Hash64.p1 ^ h, b ^ Hash64.p2)
-            l = Hash64.mum(b ^ Hash64.p3 ^ l, a ^ Hash64.p0)
-            i += 16
+        var stream = Stream()
+        stream.append(bytes)
+        self = stream.finish()
+    }
+
+    /// `Hash128` of bytes fed piece by piece, the same whatever the pieces: blocks of 16 bytes
+    /// are mixed as they fill and the length comes last, so text can be hashed while it is
+    /// being normalised, never held whole.
+    public struct Stream {
+        private var high = Hash64.mum(0x243f_6a88_85a3_08d3 ^ Hash64.p0, Hash64.p1)
+        private var low = Hash64.mum(0x1319_8a2e_0370_7344 ^ Hash64.p2, Hash64.p3)
+        /// The bytes of a block not yet full, zero beyond `pending`.
+        private var block: (UInt64, UInt64) = (0, 0)
+        private var pending = 0
+        private var count = 0
+
+        public init() {}
+
+        @inline(__always)
+        private mutating func mix(_ a: UInt64, _ b: UInt64) {
+            high = Hash64.mum(a ^ Hash64.p1 ^ high, b ^ Hash64.p2)
+            low = Hash64.mum(b ^ Hash64.p3 ^ low, a ^ Hash64.p0)
         }
-        var tail0: UInt64 = 0, tail1: UInt64 = 0
-        var k = 0
-        while i < n {
-            if k < 8 { tail0 |= UInt64(bytes[i]) << UInt64(8 * k) } else { tail1 |= UInt64(bytes[i]) << UInt64(8 * (k - 8)) }
-            i += 1
-            k += 1
+
+        public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            let n = bytes.count
+            count += n
+            var i = 0
+            if pending > 0 {
+                while pending < 16 && i < n {
+                    withUnsafeMutableBytes(of: &block) { $0[pending] = bytes[i] }
+                    pending += 1
+                    i += 1
+                }
+                guard pending == 16 else { return }
+                mix(block.0, block.1)
+                block = (0, 0)
+                pending = 0
+            }
+            while i + 16 <= n {
+                mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                i += 16
+            }
+            while i < n {
+                withUnsafeMutableBytes(of: &block) { $0[pending] = bytes[i] }
+                pending += 1
+                i += 1
+            }
         }
-        h = Hash64.mum(tail0 ^ Hash64.p1 ^ h, tail1 ^ Hash64.p3 ^ UInt64(k))
-        l = Hash64.mum(tail1 ^ Hash64.p2 ^ l, tail0 ^ Hash64.p0 ^ UInt64(k))
-        high = Hash64.finalize(h)
-        low = Hash64.finalize(l)
+
+        public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            append(UnsafeRawBufferPointer(bytes))
+        }
+
+        /// The hash of every byte appended.
+        public func finish() -> Hash128 {
+            let n = UInt64(truncatingIfNeeded: count)
+            let h = Hash64.mum(block.0 ^ Hash64.p1 ^ high, block.1 ^ Hash64.p3 ^ n)
+            let l = Hash64.mum(block.1 ^ Hash64.p2 ^ low, block.0 ^ Hash64.p0 ^ n)
+            return Hash128(high: Hash64.finalize(h), low: Hash64.finalize(l))
+        }
+
+        /// Bytes appended so far.
+        public var length: Int { count }
     }
 
     public init(_ bytes: [UInt8]) {

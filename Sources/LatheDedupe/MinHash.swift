@@ -135,7 +135,9 @@ public struct Candidate: Sendable, Equatable {
 /// Under a memory budget (`spill(ifOver:directory:)`) the entries in memory are written out as
 /// an `LSHRun` when they outgrow it and a fresh generation starts; a query walks the memory
 /// generation, then the runs newest first, so the candidates found are the same as without
-/// spilling, and one pass (stdin included) still suffices.
+/// spilling, and one pass (stdin included) still suffices. Whenever `compactionFanIn` runs of
+/// one level follow each other they are merged into one run of the next level, so a query
+/// searches a number of runs that grows with the logarithm of the spills, not with the spills.
 public struct LSHIndex {
     public let bands: Int
     /// How many earlier documents of one bucket are looked at (the most recent ones), and how
@@ -147,8 +149,12 @@ public struct LSHIndex {
     /// The previous entry of the same bucket, or -1; entry `doc·bands + band`.
     private var previous: [Int32] = []
     private var docOfSlot: [Int32] = []
+    /// Oldest first.
     private var runs: [LSHRun] = []
+    public private(set) var spills = 0
     public private(set) var count = 0
+    /// How many runs of one level are merged at once.
+    public static let compactionFanIn = 8
 
     public init(bands: Int, maxChain: Int = 64, maxCandidates: Int = 32) {
         self.bands = bands
@@ -192,23 +198,28 @@ public struct LSHIndex {
     /// Bytes the index holds in memory now.
     public var memoryBytes: Int { previous.count / max(bands, 1) * LSHIndex.bytesPerDocument(bands: bands) }
 
-    /// How many runs were spilled, and their bytes on disk.
-    public var spilled: (runs: Int, bytes: Int) { (runs.count, runs.reduce(0) { $0 + $1.bytes }) }
+    /// How many times the index spilled, the runs it has on disk after compaction, and their bytes.
+    public var spilled: (spills: Int, runs: Int, bytes: Int) { (spills, runs.count, runs.reduce(0) { $0 + $1.bytes }) }
 
     /// Moves the entries in memory to a run in `directory` when they take more than `budget`
     /// bytes.
     public mutating func spill(ifOver budget: Int, directory: String) throws {
         guard memoryBytes > budget, !previous.isEmpty else { return }
-        var buckets: [[(hash: UInt64, docs: [Int32])]] = []
-        for band in 0..<bands {
-            var table = heads[band].map { (hash: $0.key, docs: chain(from: $0.value)) }
-            table.sort { $0.hash < $1.hash }
-            buckets.append(table)
-        }
-        runs.append(try LSHRun(buckets: buckets, directory: directory))
+        runs.append(try LSHRun(bands: bands, level: 0, directory: directory) { band in
+            var section = LSHRun.Section()
+            for (hash, slot) in heads[band].sorted(by: { $0.key < $1.key }) { section.append(hash: hash, docs: chain(from: slot)) }
+            return section
+        })
+        spills += 1
         heads = Array(repeating: [:], count: bands)
         previous = []
         docOfSlot = []
+        while let level = runs.last?.level, runs.count >= Self.compactionFanIn,
+              runs.suffix(Self.compactionFanIn).allSatisfy({ $0.level == level }) {
+            let merged = try LSHRun(merging: Array(runs.suffix(Self.compactionFanIn)), maxChain: maxChain, directory: directory)
+            runs.removeLast(Self.compactionFanIn)
+            runs.append(merged)
+        }
     }
 
     /// The newest documents of the chain that starts at `slot`, newest first.

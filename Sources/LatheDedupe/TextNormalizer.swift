@@ -1,3 +1,4 @@
+import CDedupeKernels
 import Foundation
 import LatheIO
 
@@ -41,14 +42,53 @@ public enum TextNormalizer {
         normalizeUnicode(String(decoding: bytes, as: UTF8.self), mode, into: &out)
     }
 
-    /// Appends the normalised form of a JSON string's text, `raw` being its bytes between the
-    /// quotes as `JSONScanner.scanString` accepted them, none of them non-ASCII: the same bytes
-    /// as normalising the decoded text, decoding escapes on the way. False, with nothing
-    /// appended, when the text must be decoded first (`.none`, or an escape that stands for a
-    /// non-ASCII character).
-    public static func normalize(jsonString raw: UnsafeBufferPointer<UInt8>, _ mode: Normalization, into out: inout [UInt8]) -> Bool {
+    /// Appends the normalised form of the text of the valid JSON string at `string` (its
+    /// opening quote; `available` bytes may be read from there, the closing quote among them):
+    /// the same bytes as normalising the decoded text, decoding escapes on the way. False, with
+    /// nothing appended, when the text must be decoded first (`.none`, or a character that is
+    /// not ASCII, escaped or not).
+    public static func normalize(jsonString string: UnsafePointer<UInt8>, available: Int, _ mode: Normalization,
+                                 into out: inout [UInt8]) -> Bool {
         guard mode != .none else { return false }
-        return collapseASCII(raw, lowercase: mode == .full, escaped: true, into: &out)
+        // With a window longer than the input, `collapse` hands it over once, in place.
+        var decodable = false
+        let collapsed = [UInt8](unsafeUninitializedCapacity: available + 8) { window, written in
+            written = 0
+            let end = collapse(string, available, lowercase: mode == .full, json: true, window: window) { written = $0.count }
+            if case .end = end { decodable = true } else { written = 0 }
+        }
+        guard decodable else { return false }
+        if out.isEmpty { out = collapsed } else { out.append(contentsOf: collapsed) }
+        return true
+    }
+
+    /// The exact key of the text of the JSON string at `string` (as for
+    /// `normalize(jsonString:available:_:into:)`) in one pass over its bytes: they are checked
+    /// as `JSONScanner.scanString` checks them, escapes are decoded, the text is normalised
+    /// and fed to `Hash128.Stream` through a small window, so it is never held whole.
+    public static func exactKey(jsonString string: UnsafePointer<UInt8>, available: Int, _ mode: Normalization) -> ExactKey {
+        guard mode != .none else { return .unicode }
+        var stream = Hash128.Stream()
+        let end = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { window in
+            collapse(string, available, lowercase: mode == .full, json: true, window: window) { stream.append($0) }
+        }
+        switch end {
+        case .end(let length, let escapes):
+            return .hashed(stream.length == 0 ? nil : stream.finish(), length: length, escapes: escapes)
+        case .unicode: return .unicode
+        case .invalid: return .invalid
+        }
+    }
+
+    /// What `exactKey(jsonString:available:_:)` found.
+    public enum ExactKey: Equatable {
+        /// The key (nil when the text normalises to nothing), the string's length with its
+        /// quotes, and whether it holds escapes.
+        case hashed(Hash128?, length: Int, escapes: Bool)
+        /// The text needs the Unicode tables (or `.none`): decode it and normalise that.
+        case unicode
+        /// The bytes are not a JSON string as `JSONParser` reads it.
+        case invalid
     }
 
     /// Normalises text that needs no Unicode tables (any text for `.none`, ASCII otherwise)
@@ -60,7 +100,12 @@ public enum TextNormalizer {
             return true
         }
         guard known || isASCII(bytes) else { return false }
-        collapseASCII(bytes, lowercase: mode == .full, into: &out)
+        guard let src = bytes.baseAddress else { return true }
+        let collapsed = [UInt8](unsafeUninitializedCapacity: bytes.count + 8) { window, written in
+            written = 0
+            _ = collapse(src, bytes.count, lowercase: mode == .full, json: false, window: window) { written = $0.count }
+        }
+        if out.isEmpty { out = collapsed } else { out.append(contentsOf: collapsed) }
         return true
     }
 
@@ -127,11 +172,11 @@ public enum TextNormalizer {
         return (notSpace ^ high, atLeast21 ^ high)
     }
 
-    /// Flags (0x80) on the backslashes of ASCII `x`, exactly.
+    /// Flags (0x80) on the bytes of ASCII `x` equal to `byte`, exactly.
     @inline(__always)
-    private static func backslashes(_ x: UInt64) -> UInt64 {
+    private static func bytes(_ x: UInt64, equalTo byte: UInt8) -> UInt64 {
         let high = ones &* 0x80
-        return (((x ^ (ones &* 0x5C)) &+ ones &* 0x7F) & high) ^ high
+        return (((x ^ (ones &* UInt64(byte))) &+ ones &* 0x7F) & high) ^ high
     }
 
     /// `x` with A-Z lowered (ASCII bytes only).
@@ -141,82 +186,123 @@ public enum TextNormalizer {
         return x | upper >> 2
     }
 
-    /// With `escaped`, `bytes` is JSON string text whose escapes are decoded on the way (an
-    /// escape is longer than what it stands for); false, with nothing written, when one stands
-    /// for a non-ASCII character.
-    @discardableResult
-    private static func collapseASCII(_ bytes: UnsafeBufferPointer<UInt8>, lowercase: Bool, escaped: Bool = false,
-                                      into out: inout [UInt8]) -> Bool {
-        // Normalised ASCII is never longer than its input: write through a pointer into
-        // uninitialised room, then keep what was written.
-        var decodable = true
-        let collapsed = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, written in
-            guard let dst = buffer.baseAddress, let src = bytes.baseAddress else { return }
-            let count = bytes.count
-            var n = 0
-            var i = 0
-            // A space is written when it comes, unless the last byte written is one or nothing
-            // is written yet (then `edge` is 0x80, the flag of a run's first byte); one left at
-            // the end is taken back. So output never runs ahead of input, and eight bytes can
-            // be stored at `n` whenever eight are read at `i`.
-            var edge: UInt64 = 0x80
-            while i < count {
-                if i + 8 <= count {
-                    // Eight bytes of words and single spaces (most of a text) are written as
-                    // they are, lowered; otherwise the word bytes before the first space or
-                    // control byte are, and that byte takes the byte path.
-                    let x = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
-                    let (spaces, below) = spaceMasks(x)
-                    let stops = escaped ? below | backslashes(x) : below
-                    let y = lowercase ? lowered(x) : x
-                    UnsafeMutableRawPointer(dst + n).storeBytes(of: y, as: UInt64.self)
-                    if spaces == stops && spaces & (spaces << 8 | edge) == 0 {
-                        n += 8
-                        i += 8
-                        edge = spaces >> 56
-                        continue
-                    }
-                    let k = stops.trailingZeroBitCount >> 3
-                    if k > 0 {
-                        n += k
-                        i += k
-                        edge = 0
-                    }
+    /// How `collapse` ended.
+    enum Collapsed {
+        /// At the end of the text: `at` is the bytes read (for JSON, the string with its
+        /// quotes), `escapes` whether any were decoded.
+        case end(at: Int, escapes: Bool)
+        /// At a character that is not ASCII (JSON only).
+        case unicode
+        /// At bytes that break JSON's string grammar (JSON only).
+        case invalid
+    }
+
+    /// Collapses whitespace (and with `lowercase`, lowers A-Z) of `src[0..<count]`, which is
+    /// ASCII text, or with `json`, the JSON string at `src[0]` (its opening quote, the closing
+    /// one within `count`), which is checked and whose escapes are decoded on the way (an
+    /// escape is longer than what it stands for). Output goes through `window`: whenever it
+    /// is nearly full, all of it but its last byte goes to `take`, and at the end the rest,
+    /// without a trailing space. A window longer than `count` by 8 is handed over once, whole.
+    @inline(__always)
+    static func collapse(_ src: UnsafePointer<UInt8>, _ count: Int, lowercase: Bool, json: Bool,
+                         window: UnsafeMutableBufferPointer<UInt8>, _ take: (UnsafeBufferPointer<UInt8>) -> Void) -> Collapsed {
+        let dst = window.baseAddress!
+        var n = 0
+        var i = json ? 1 : 0
+        var escapes = false
+        // A space is written when it comes, unless the last byte written is one or nothing is
+        // written yet (then `edge` is 0x80, the flag of a run's first byte); one left at the end
+        // is taken back. So output never runs ahead of input, and eight bytes can be stored at
+        // `n` whenever eight are read at `i`.
+        var edge: UInt64 = 0x80
+        while true {
+            // Room for an eight-byte store; never wanted when the window outruns the input.
+            if n + 8 > window.count {
+                take(UnsafeBufferPointer(start: dst, count: n - 1))
+                dst[0] = dst[n - 1]
+                n = 1
+            }
+            if i + 16 <= count {
+                // Runs of plain words go sixteen bytes at a time through the vector unit.
+                var space: Int32 = edge == 0 ? 0 : 1
+                let copied = lathe_collapse_words(src + i, count - i, dst + n, window.count - n, lowercase ? 1 : 0, json ? 1 : 0, &space)
+                if copied > 0 {
+                    i += copied
+                    n += copied
+                    edge = space == 0 ? 0 : 0x80
+                    continue
                 }
-                var b = src[i]
-                i += 1
-                if escaped && b == 0x5C {
+            }
+            if i + 8 <= count {
+                // Eight bytes of words and single spaces (most of a text) are written as they
+                // are, lowered; otherwise the word bytes before the first space, control byte
+                // (or for JSON, quote, backslash or non-ASCII byte) are, and that byte takes the
+                // byte path. A non-ASCII byte can spoil the flags of the bytes after it, never
+                // of those before, so the first flag is exact.
+                let x = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
+                let (spaces, below) = spaceMasks(x)
+                let nonASCII = json ? x & (ones &* 0x80) : 0
+                let stops = json ? below | bytes(x, equalTo: 0x5C) | bytes(x, equalTo: 0x22) | nonASCII : below
+                let y = lowercase ? lowered(x) : x
+                UnsafeMutableRawPointer(dst + n).storeBytes(of: y, as: UInt64.self)
+                if nonASCII == 0 && spaces == stops && spaces & (spaces << 8 | edge) == 0 {
+                    n += 8
+                    i += 8
+                    edge = spaces >> 56
+                    continue
+                }
+                let k = stops.trailingZeroBitCount >> 3
+                if k > 0 {
+                    n += k
+                    i += k
+                    edge = 0
+                }
+            }
+            guard i < count else {
+                if json { return .invalid }
+                break
+            }
+            var b = src[i]
+            i += 1
+            if json {
+                switch b {
+                case 0x22:
+                    let last = n > 0 && dst[n - 1] == 0x20 ? n - 1 : n
+                    take(UnsafeBufferPointer(start: dst, count: last))
+                    return .end(at: i, escapes: escapes)
+                case 0x5C:
+                    escapes = true
+                    guard i < count else { return .invalid }
                     if let plain = JSONScanner.unescaped(src[i]) {
                         b = plain
                         i += 1
                     } else {
-                        // `\uXXXX` (the scan checked it): ASCII is decoded here, the rest is not.
-                        guard let scalar = hexValue4(src + i + 1), scalar < 0x80 else {
-                            decodable = false
-                            written = 0
-                            return
-                        }
+                        guard src[i] == UInt8(ascii: "u"), count - i >= 5, let scalar = hexValue4(src + i + 1) else { return .invalid }
+                        // Surrogates and the rest are decoded, and checked, by the Unicode path.
+                        guard scalar < 0x80 else { return .unicode }
                         b = UInt8(scalar)
                         i += 5
                     }
+                case 0..<0x20: return .invalid
+                case 0x80...: return .unicode
+                default: break
                 }
-                if isASCIISpace(b) {
-                    if edge == 0 {
-                        dst[n] = 0x20
-                        n += 1
-                        edge = 0x80
-                    }
-                    continue
-                }
-                dst[n] = lowercase && b &- 0x41 < 26 ? b | 0x20 : b
-                n += 1
-                edge = 0
             }
-            written = n > 0 && dst[n - 1] == 0x20 ? n - 1 : n
+            if isASCIISpace(b) {
+                if edge == 0 {
+                    dst[n] = 0x20
+                    n += 1
+                    edge = 0x80
+                }
+                continue
+            }
+            dst[n] = lowercase && b &- 0x41 < 26 ? b | 0x20 : b
+            n += 1
+            edge = 0
         }
-        guard decodable else { return false }
-        if out.isEmpty { out = collapsed } else { out.append(contentsOf: collapsed) }
-        return true
+        let last = n > 0 && dst[n - 1] == 0x20 ? n - 1 : n
+        take(UnsafeBufferPointer(start: dst, count: last))
+        return .end(at: i, escapes: escapes)
     }
 
     /// The byte ranges of the words of normalised text (split on ASCII whitespace, which after

@@ -357,18 +357,23 @@ extension JSONScanner {
     /// Scans the line as one JSON value (whitespace around it allowed) and finds the value at
     /// each of `paths`, nil where a path leads nowhere; nil for the whole answer when the line
     /// is not certainly valid (see the type's comment). One pass, whatever the paths.
-    public func find(_ paths: JSONPaths) -> [Found?]? {
+    ///
+    /// When the value at path number `claimed` is a string, `claim` scans it in place of
+    /// `scanString` and must answer as that does (moving the position from the opening quote
+    /// to past the closing one), so a caller can read the string in the same pass.
+    public func find(_ paths: JSONPaths, claimed: Int? = nil, _ claim: (inout Int) -> Contents? = { _ in nil }) -> [Found?]? {
         var found = [Found?](repeating: nil, count: paths.count)
         let all: UInt64 = paths.count == 64 ? ~0 : (1 << UInt64(paths.count)) - 1
+        let claimedBit = claimed.map { UInt64(1) << UInt64($0) } ?? 0
         var pos = skipWhitespace(0)
-        guard walk(&pos, depth: 0, level: 0, active: all, paths, &found) != nil else { return nil }
+        guard walk(&pos, depth: 0, level: 0, active: all, paths, &found, claimedBit, claim) != nil else { return nil }
         return skipWhitespace(pos) == end ? found : nil
     }
 
     /// Scans the value at `pos` as `skipValue` does while following the `active` paths (bits
     /// into `paths`), which have consumed `level` parts to get here.
     private func walk(_ pos: inout Int, depth: Int, level: Int, active: UInt64, _ paths: JSONPaths,
-                      _ found: inout [Found?]) -> Contents? {
+                      _ found: inout [Found?], _ claimed: UInt64, _ claim: (inout Int) -> Contents?) -> Contents? {
         guard active != 0 else { return skipValue(&pos, depth: depth) }
         let ending = paths.select(active) { $0.count == level }
         let going = active & ~ending
@@ -380,7 +385,9 @@ extension JSONScanner {
             var all: Contents = []
             let complete = members(&pos) { key, valuePos in
                 let next = paths.select(going) { $0[level].key.withUnsafeBufferPointer { self.key(key, is: $0) } }
-                guard let inner = walk(&valuePos, depth: depth + 1, level: level + 1, active: next, paths, &found) else { return false }
+                guard let inner = walk(&valuePos, depth: depth + 1, level: level + 1, active: next, paths, &found, claimed, claim) else {
+                    return false
+                }
                 all.formUnion(inner)
                 return true
             }
@@ -390,11 +397,15 @@ extension JSONScanner {
             var all: Contents = []
             let complete = elements(&pos) { index, valuePos in
                 let next = paths.select(going) { $0[level].index == index }
-                guard let inner = walk(&valuePos, depth: depth + 1, level: level + 1, active: next, paths, &found) else { return false }
+                guard let inner = walk(&valuePos, depth: depth + 1, level: level + 1, active: next, paths, &found, claimed, claim) else {
+                    return false
+                }
                 all.formUnion(inner)
                 return true
             }
             contents = complete ? all : nil
+        } else if ending & claimed != 0 && pos < end && base[pos] == UInt8(ascii: "\"") {
+            contents = claim(&pos)
         } else {
             contents = skipValue(&pos, depth: depth)
         }

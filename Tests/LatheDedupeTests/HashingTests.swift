@@ -161,8 +161,10 @@ import LatheIO
         let alphabet = Array("abcXYZ@[`{ \t\n\r\u{0B}\u{0C}\u{01}\u{1F}019".utf8)
         // Mostly words and single spaces, the runs of eight the loop writes whole.
         let prose = Array("abcdefghXYZ@[`{019".utf8) + Array(repeating: 0x20, count: 4) + Array("\n\t\u{01}".utf8)
-        for round in 0..<4000 {
-            let letters = round % 2 == 0 ? alphabet : prose
+        // Words and rare single spaces, the runs of sixteen the vector kernel copies whole.
+        let plainWords = Array("abcdefghXYZ@[`{019 ".utf8)
+        for round in 0..<6000 {
+            let letters = [alphabet, prose, plainWords][round % 3]
             let bytes = (0..<Int(rng.next() % 120)).map { _ in letters[Int(rng.next() % UInt64(letters.count))] }
             let text = String(decoding: bytes, as: UTF8.self)
             // Words are runs of non-space bytes, A-Z lowered, joined by one space.
@@ -173,23 +175,25 @@ import LatheIO
         }
     }
 
-    /// JSON string text normalised on the way equals the decoded text normalised, and an
-    /// escape that stands for a non-ASCII character sends it back to be decoded.
+    private static let jsonPieces: [(raw: String, text: String)] = [
+        ("abcdefg", "abcdefg"), ("Word", "Word"), (" ", " "), ("  ", "  "), (#"\n"#, "\n"), (#"\t"#, "\t"),
+        (#"\r"#, "\r"), (#"\f"#, "\u{0C}"), (#"\b"#, "\u{08}"), (#"\u0041"#, "A"), (#"\u0020"#, " "),
+        (#"\\"#, "\\"), (#"\""#, "\""), (#"\/"#, "/"), ("XYZ.", "XYZ."), (#"\u00e9"#, "é"), ("é", "é"),
+        ("Long sentence of Several WORDS, ", "Long sentence of Several WORDS, "),
+    ]
+
+    /// JSON string text normalised on the way equals the decoded text normalised, and a
+    /// character that is not ASCII, escaped or not, sends it back to be decoded.
     @Test func jsonStringTextNormalisesAsItsDecodedText() {
         var rng = SplitMix64(seed: 12)
-        let pieces: [(raw: String, text: String)] = [
-            ("abcdefg", "abcdefg"), ("Word", "Word"), (" ", " "), ("  ", "  "), (#"\n"#, "\n"), (#"\t"#, "\t"),
-            (#"\r"#, "\r"), (#"\f"#, "\u{0C}"), (#"\b"#, "\u{08}"), (#"\u0041"#, "A"), (#"\u0020"#, " "),
-            (#"\\"#, "\\"), (#"\""#, "\""), (#"\/"#, "/"), ("XYZ.", "XYZ."), (#"\u00e9"#, "é"),
-        ]
         var declined = 0
         for _ in 0..<3000 {
-            let chosen = (0..<Int(rng.next() % 40)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }
-            let raw = Array(chosen.map(\.raw).joined().utf8)
+            let chosen = (0..<Int(rng.next() % 40)).map { _ in Self.jsonPieces[Int(rng.next() % UInt64(Self.jsonPieces.count))] }
+            let raw = Array(("\"" + chosen.map(\.raw).joined() + "\", \"id\": 1}").utf8)
             let text = chosen.map(\.text).joined()
             for mode in [Normalization.full, .ws] {
                 var out: [UInt8] = []
-                let done = raw.withUnsafeBufferPointer { TextNormalizer.normalize(jsonString: $0, mode, into: &out) }
+                let done = raw.withUnsafeBufferPointer { TextNormalizer.normalize(jsonString: $0.baseAddress!, available: $0.count, mode, into: &out) }
                 if done {
                     #expect(out == TextNormalizer.normalize(text, mode), "\(String(decoding: raw, as: UTF8.self))")
                 } else {
@@ -199,6 +203,62 @@ import LatheIO
             }
         }
         #expect(declined > 1000 && declined < 5800)
+    }
+
+    /// The exact key hashed while the string is scanned equals `Hash128` of the decoded text
+    /// normalised, for texts long enough to pass through the window many times; strings that
+    /// `JSONScanner.scanString` refuses are refused.
+    @Test func exactKeyWhileScanningEqualsHashOfNormalisedText() {
+        var rng = SplitMix64(seed: 13)
+        var hashed = 0, unicode = 0
+        for trial in 0..<3000 {
+            // Every tenth text is long and ASCII, so it passes through the window many times.
+            let long = trial % 10 == 0
+            let pieces = long ? Self.jsonPieces.filter { $0.text.utf8.allSatisfy { $0 < 0x80 } } : Self.jsonPieces
+            let chosen = (0..<(long ? 300 + Int(rng.next() % 400) : Int(rng.next() % 40))).map { _ in
+                pieces[Int(rng.next() % UInt64(pieces.count))]
+            }
+            let raw = Array(("\"" + chosen.map(\.raw).joined() + "\"}").utf8)
+            let text = chosen.map(\.text).joined()
+            for mode in [Normalization.full, .ws] {
+                let key = raw.withUnsafeBufferPointer { TextNormalizer.exactKey(jsonString: $0.baseAddress!, available: $0.count, mode) }
+                let normalized = TextNormalizer.normalize(text, mode)
+                switch key {
+                case .hashed(let hash, let length, let escapes):
+                    hashed += 1
+                    #expect(hash == (normalized.isEmpty ? nil : Hash128(normalized)), "\(text)")
+                    #expect(length == raw.count - 1 && escapes == chosen.contains { $0.raw.hasPrefix("\\") })
+                case .unicode:
+                    unicode += 1
+                    #expect(text.unicodeScalars.contains { $0.value >= 0x80 })
+                case .invalid:
+                    Issue.record("a valid string was refused: \(text)")
+                }
+            }
+        }
+        #expect(hashed > 1000 && unicode > 1000)
+        for bad in [#""a\x b""#, #""unterminated"#, "\"tab\there\"", #""\u12""#, #""end\"#] {
+            let bytes = Array(bad.utf8)
+            var pos = 0
+            let scanned = bytes.withUnsafeBufferPointer { JSONScanner(base: $0.baseAddress!, end: $0.count).scanString(&pos) }
+            #expect(scanned == nil, "\(bad)")
+            #expect(bytes.withUnsafeBufferPointer { TextNormalizer.exactKey(jsonString: $0.baseAddress!, available: $0.count, .full) } == .invalid, "\(bad)")
+        }
+    }
+
+    @Test func hash128StreamIsTheSameWhateverThePieces() {
+        var rng = SplitMix64(seed: 14)
+        for length in [0, 1, 15, 16, 17, 31, 33, 100, 1000] {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var stream = Hash128.Stream()
+            var i = 0
+            while i < length {
+                let piece = min(length - i, Int(rng.next() % 20))
+                bytes[i..<(i + piece)].withUnsafeBytes { stream.append($0) }
+                i += piece
+            }
+            #expect(stream.finish() == Hash128(bytes) && stream.length == length)
+        }
     }
 
     @Test func aWordHashesTheSameWhereverItStands() {
