@@ -1,5 +1,20 @@
 import LatheIO
 
+/// A text compared and hashed by its Unicode scalars (as JSON compares strings), not by
+/// Swift's canonical equivalence, which normalises every non-ASCII text it hashes.
+struct ExactText: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (a: ExactText, b: ExactText) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// Which ordered pairs to make from a prompt's scored responses.
 public enum PairStrategy: String, CaseIterable, Sendable {
     /// The best response against the worst (one pair per prompt).
@@ -50,8 +65,8 @@ public struct PairingSettings: Sendable {
     public func pairs(_ responses: [ScoredResponse], key: String) throws -> [ResponsePair] {
         // Identical texts are one response (the first listed keeps its score); a pair of
         // identical texts would teach nothing but position.
-        var seen = Set<String>()
-        let distinct = responses.filter { seen.insert($0.content).inserted }
+        var seen = Set<ExactText>()
+        let distinct = responses.filter { seen.insert(ExactText($0.content)).inserted }
         guard distinct.count >= 2 else {
             throw Dropped(responses.count >= 2 ? "identical_responses" : "too_few_responses")
         }
