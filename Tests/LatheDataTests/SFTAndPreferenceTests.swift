@@ -79,6 +79,20 @@ private let here = SourceLocation(file: "test.jsonl", line: 1)
         #expect(reason(chat(turns), limited(last - 1, truncate: true), tokens: bytes) == "too_many_tokens")
     }
 
+    @Test func aThreadsQuestionFieldsAreNamedByTheirPath() {
+        func message(_ record: JSONValue) -> String? {
+            do { _ = try QAThread(record, at: here) } catch { return String(describing: error) }
+            return nil
+        }
+        #expect(message(["id": "t", "question": ["title": 3, "body": "B"], "answers": []])
+                == "test.jsonl:1: expected a string at 'question.title' in this thread record, found integer 3")
+        #expect(message(["id": "t", "question": ["title": "T"], "answers": []])
+                == "test.jsonl:1: expected a string at 'question.body' in this thread record, found no such field")
+        #expect(message(["id": "t", "question": "T", "answers": []])
+                == "test.jsonl:1: expected a string at 'question.title' in this thread record, found no such field")
+        #expect(message(["id": "t", "question": ["title": "T", "body": "B"], "answers": []]) == nil)
+    }
+
     @Test func recordsWithoutIdsGetStableOnes() throws {
         let record: JSONValue = ["instruction": "Hi", "output": "Hello"]
         let a = try format(record).record["id"]?.string
