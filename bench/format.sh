@@ -30,10 +30,18 @@ with open(f"{out}/threads-{n_threads}.jsonl", "w") as f:
                             "answers": answers}, ensure_ascii=False) + "\n")
 PY
 fi
-timeit() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); python3 -c "print($e-$s)"; }
-median3() { local a b c; a=$(timeit "$@"); b=$(timeit "$@"); c=$(timeit "$@"); printf '%s\n%s\n%s\n' "$a" "$b" "$c" | sort -g | sed -n 2p; }
-row() {  # name records seconds reference-seconds
-  python3 -c "import sys; n,t,r=int(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]); print(f'{sys.argv[1]:<44} {n/t:>10,.0f} records/s  {t/r:5.2f}x validate')" "$@"
+# Each timing is "wall-seconds cpu-seconds" (cpu = user + system of the tool): on a machine
+# shared with other work the cpu ratio moves far less than the wall one.
+timeit() { /usr/bin/time -f "%e %U %S" -o "$OUT/.time" "$@" >/dev/null; awk '{ print $1, $2 + $3 }' "$OUT/.time"; }
+median3() {
+  local runs; runs=$(for _ in 1 2 3; do timeit "$@"; done)
+  echo "$(cut -d' ' -f1 <<<"$runs" | sort -g | sed -n 2p) $(cut -d' ' -f2 <<<"$runs" | sort -g | sed -n 2p)"
+}
+row() {  # name records "seconds cpu" "reference-seconds reference-cpu"
+  python3 -c "
+import sys
+n = int(sys.argv[2]); t, c = map(float, sys.argv[3].split()); rt, rc = map(float, sys.argv[4].split())
+print(f'{sys.argv[1]:<48} {n/t:>10,.0f} records/s  {t/rt:5.2f}x validate  ({c/rc:5.2f}x in cpu time)')" "$@"
 }
 A="$OUT/alpaca-$ALPACA.jsonl"; T="$OUT/threads-$THREADS.jsonl"
 t_va=$(median3 "$BIN/lathe" validate --kind json --quiet "$A")

@@ -79,11 +79,27 @@ private let here = SourceLocation(file: "test.jsonl", line: 1)
         #expect(reason(chat(turns), limited(last - 1, truncate: true), tokens: bytes) == "too_many_tokens")
     }
 
+    @Test func aThreadsQuestionFieldsAreNamedByTheirPath() {
+        func message(_ record: JSONValue) -> String? {
+            do { _ = try QAThread(record, at: here) } catch { return String(describing: error) }
+            return nil
+        }
+        #expect(message(["id": "t", "question": ["title": 3, "body": "B"], "answers": []])
+                == "test.jsonl:1: expected a string at 'question.title' in this thread record, found integer 3")
+        #expect(message(["id": "t", "question": ["title": "T"], "answers": []])
+                == "test.jsonl:1: expected a string at 'question.body' in this thread record, found no such field")
+        #expect(message(["id": "t", "question": "T", "answers": []])
+                == "test.jsonl:1: expected a string at 'question.title' in this thread record, found no such field")
+        #expect(message(["id": "t", "question": ["title": "T", "body": "B"], "answers": []]) == nil)
+    }
+
     @Test func recordsWithoutIdsGetStableOnes() throws {
         let record: JSONValue = ["instruction": "Hi", "output": "Hello"]
         let a = try format(record).record["id"]?.string
         let b = try format(record).record["id"]?.string
         #expect(a != nil && a == b && a!.hasPrefix("alpaca-"))
+        // The id is StableID's hash of the turns, the same whichever path writes it.
+        #expect(a == "alpaca-" + StableID.make("user", "Hi", "assistant", "Hello"))
         let other = try format(["instruction": "Hi", "output": "Hey"]).record["id"]?.string
         #expect(other != a)
     }
@@ -129,11 +145,15 @@ private let here = SourceLocation(file: "test.jsonl", line: 1)
         #expect(throws: Dropped("below_min_margin")) { try settings.pairs(scores, key: "k") }
     }
 
-    @Test func identicalAndEqualNeverPair() {
+    @Test func identicalAndEqualNeverPair() throws {
         let settings = PairingSettings()
         #expect(throws: Dropped("equal_scores")) { try settings.pairs(self.responses([1, 1, 1]), key: "k") }
         let same = [ScoredResponse(index: 0, content: "same", score: 3), ScoredResponse(index: 1, content: "same", score: 1)]
         #expect(throws: Dropped("identical_responses")) { try settings.pairs(same, key: "k") }
+        // Texts are the same when their scalars are, as JSON compares strings: "é" written as
+        // one scalar and as e + U+0301 are two responses.
+        let composed = [ScoredResponse(index: 0, content: "caf\u{E9}", score: 2), ScoredResponse(index: 1, content: "cafe\u{301}", score: 1)]
+        #expect(try settings.pairs(composed, key: "k").count == 1)
         #expect(throws: Dropped("too_few_responses")) { try settings.pairs(self.responses([1]), key: "k") }
     }
 

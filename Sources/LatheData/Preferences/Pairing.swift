@@ -49,9 +49,13 @@ public struct PairingSettings: Sendable {
     /// "best", the last listed of equally worst ones is "worst".
     public func pairs(_ responses: [ScoredResponse], key: String) throws -> [ResponsePair] {
         // Identical texts are one response (the first listed keeps its score); a pair of
-        // identical texts would teach nothing but position.
-        var seen = Set<String>()
-        let distinct = responses.filter { seen.insert($0.content).inserted }
+        // identical texts would teach nothing but position. Texts are compared by their
+        // scalars, as JSON compares strings: hashing a String would normalise every non-ASCII
+        // text, and a prompt has few responses, most of different lengths.
+        var distinct: [ScoredResponse] = []
+        for response in responses where !distinct.contains(where: { Self.sameText($0.content, response.content) }) {
+            distinct.append(response)
+        }
         guard distinct.count >= 2 else {
             throw Dropped(responses.count >= 2 ? "identical_responses" : "too_few_responses")
         }
@@ -87,6 +91,10 @@ public struct PairingSettings: Sendable {
             candidates = kept.map { candidates[$0] }
         }
         return candidates
+    }
+
+    static func sameText(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
     }
 
     static func lengthRatio(_ pair: ResponsePair) -> Double {

@@ -74,8 +74,18 @@ public struct ContentKey: Hashable, Sendable {
         return parts
     }
 
-    /// 32 hex digits, for ids of records that have none.
-    var hex: String { StableID.hex(a) + StableID.hex(b) }
+    /// 32 hex digits, for ids of records that have none (`StableID.make`'s form).
+    var hex: String {
+        String(unsafeUninitializedCapacity: 32) { out in
+            for i in 0..<16 {
+                out[i] = Self.hexDigits[Int(a >> UInt64(60 - 4 * i) & 0xF)]
+                out[16 + i] = Self.hexDigits[Int(b >> UInt64(60 - 4 * i) & 0xF)]
+            }
+            return 32
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// Reads, cleans, renders and counts one record: the per-record part of `lathe-format-sft`,
@@ -157,10 +167,14 @@ public struct SFTFormatter: Sendable {
             expectUser.toggle()
         }
         guard messages.last?.role == "assistant" else { throw Dropped("no_final_assistant") }
+        // A turn that is not blank has a character, so the default limits need no count.
+        let counts = settings.minChars > 1 || settings.maxChars != nil
         for (i, message) in messages.enumerated() where message.role == "assistant" {
-            let length = message.content.scalarCount
-            if length < settings.minChars { throw Dropped("response_too_short", "turn \(i) has \(length) characters") }
-            if let max = settings.maxChars, length > max { throw Dropped("response_too_long", "turn \(i) has \(length) characters") }
+            if counts {
+                let length = message.content.scalarCount
+                if length < settings.minChars { throw Dropped("response_too_short", "turn \(i) has \(length) characters") }
+                if let max = settings.maxChars, length > max { throw Dropped("response_too_long", "turn \(i) has \(length) characters") }
+            }
             if let refusals = settings.refusals, let phrase = refusals.match(message.content) {
                 throw Dropped("refusal", "turn \(i) says '\(phrase)'")
             }

@@ -38,6 +38,13 @@ struct Fields {
         return text
     }
 
+    /// The string at `key.member`, without reading a dotted path.
+    func string(_ key: String, _ member: String) throws(RecordError) -> String {
+        let value = object[key]?[member]
+        guard let text = value?.string else { throw error("\(key).\(member)", expected: "a string", found: value) }
+        return text
+    }
+
     func optionalString(_ key: String) throws(RecordError) -> String? {
         guard let value = object[key], value != .null else { return nil }
         guard let text = value.string else { throw error(key, expected: "a string", found: value) }
@@ -89,8 +96,8 @@ public struct QAThread: Sendable, Equatable {
         guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
         self.id = id
         source = try fields.optionalString("source") ?? "thread"
-        let title = try fields.string("question.title")
-        let body = try fields.string("question.body")
+        let title = try fields.string("question", "title")
+        let body = try fields.string("question", "body")
         prompt = title.isEmpty ? body : body.isEmpty ? title : title + "\n\n" + body
         var answers: [Answer] = []
         for (i, item) in try fields.array("answers").enumerated() {
