@@ -51,6 +51,25 @@ private final class RLScratch {
 }
 
 @Suite("lathe-train --objective grpo|ppo", .serialized) struct RLCLITests {
+    // Ctrl-C in the middle of a run: a checkpoint of the last finished step, exit 130, and --resume goes on from it.
+    @Test(arguments: ["grpo", "ppo"]) func sigintWritesACheckpointThatResumes(objective: String) throws {
+        let s = try RLScratch()
+        let common = ["--objective", objective, "--reward-model", s.rewardModel, "--seq-len", "48", "--batch-size", "2",
+                      "--max-new-tokens", "8", "--seed", "3", "--out", s.path + "/run"]
+            + (objective == "grpo" ? ["--num-generations", "2"] : [])
+        let status = try Tool.interrupt("lathe-train", common + [
+            "--init", s.policy, "--steps", "100000", "--log", s.path + "/log.jsonl", "--quiet", s.path + "/prompts.jsonl",
+        ]) { s.scratch.read("log.jsonl").contains("\"step\":") }
+        #expect(status == 130)
+        let saved = try FileManager.default.contentsOfDirectory(atPath: s.path + "/run").filter { $0.hasPrefix("checkpoint-") }
+        #expect(saved.count == 1)
+        let step = Int(saved.first?.dropFirst("checkpoint-".count) ?? "") ?? 0
+        #expect(step > 0)
+        let resumed = try Tool.run("lathe-train", common + ["--resume", "--steps", "\(step + 1)", s.path + "/prompts.jsonl"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: s.path + "/run/checkpoint-\(step + 1)"))
+    }
+
     // Both objectives through the shared loop: TRL's log fields, checkpoints every 2 steps, and --resume from
     // step 2 ending with the same bytes as the uninterrupted run.
     @Test(arguments: ["grpo", "ppo"]) func runsLogsAndResumesBitForBit(objective: String) throws {

@@ -22,6 +22,31 @@ enum Tool {
         var stderr: String
     }
 
+    /// Starts `name` with `arguments`, waits (at most a minute) until `ready` holds, sends SIGINT as a
+    /// user's Ctrl-C would, and returns the exit status (SIGKILL after another minute).
+    static func interrupt(_ name: String, _ arguments: [String], when ready: () -> Bool) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binDirectory + "/" + name)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var waited = 0
+        while !ready() && process.isRunning && waited < 600 {
+            usleep(100_000)
+            waited += 1
+        }
+        process.interrupt()
+        waited = 0
+        while process.isRunning && waited < 600 {
+            usleep(100_000)
+            waited += 1
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// SIGPIPE would kill the whole test process when a tool closes its stdin early.
     private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 

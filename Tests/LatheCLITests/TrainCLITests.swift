@@ -116,28 +116,12 @@ private func logLosses(_ text: String) throws -> [Double] {
 
     @Test func sigintWritesACheckpointAndExits() throws {
         let scratch = try setUp()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tool.binDirectory + "/lathe-train")
-        process.arguments = ["--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json", "--seq-len", "16",
-                             "--batch-size", "4", "--steps", "1000000", "--out", scratch.path + "/out", "--log", scratch.path + "/log.jsonl",
-                             "--quiet", scratch.path + "/docs.jsonl"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Wait (at most a minute) until the log shows steps, so the handler is installed.
-        var waited = 0
-        while !scratch.read("log.jsonl").contains("\"step\":") && waited < 600 {
-            usleep(100_000)
-            waited += 1
-        }
-        process.interrupt()
-        waited = 0
-        while process.isRunning && waited < 600 {
-            usleep(100_000)
-            waited += 1
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
+        let status = try Tool.interrupt("lathe-train", [
+            "--tokenizer", scratch.path + "/tok.json", "--config", scratch.path + "/config.json", "--seq-len", "16",
+            "--batch-size", "4", "--steps", "1000000", "--out", scratch.path + "/out", "--log", scratch.path + "/log.jsonl",
+            "--quiet", scratch.path + "/docs.jsonl",
+        ]) { scratch.read("log.jsonl").contains("\"step\":") }  // the handler is installed once steps run
+        #expect(status == 130)
         let steps = checkpointSteps(scratch.path + "/out")
         #expect(steps.count == 1)
         let state = try JSONParser.parse(scratch.read("out/checkpoint-\(steps[0])/trainer_state.json"))
