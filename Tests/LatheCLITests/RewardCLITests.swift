@@ -91,6 +91,23 @@ private func tensorNames(_ path: String) throws -> Set<String> {
 
     // A causal LM initialises a reward model (fresh score head); a reward model where a policy
     // is needed is an error naming the file.
+    // Ctrl-C: the last finished step's checkpoint, exit 130, and --resume goes on from it.
+    @Test func sigintWritesACheckpointThatResumes() throws {
+        let scratch = try rewardScratch()
+        let out = ["--out", scratch.path + "/out"]
+        let status = try Tool.interrupt("lathe-train", common(scratch) + out + [
+            "--steps", "1000000", "--log", scratch.path + "/log.jsonl", "--quiet",
+        ]) { scratch.read("log.jsonl").contains("\"step\":") }
+        #expect(status == 130)
+        let saved = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/out").filter { $0.hasPrefix("checkpoint-") }
+        #expect(saved.count == 1)
+        let step = Int(saved.first?.dropFirst("checkpoint-".count) ?? "") ?? 0
+        #expect(step > 0)
+        let resumed = try Tool.run("lathe-train", common(scratch) + out + ["--resume", "--steps", "\(step + 1)"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/out/checkpoint-\(step + 1)"))
+    }
+
     @Test func checkpointKindsAreChecked() throws {
         let scratch = try rewardScratch()
         let policy = try Tool.run("lathe-train", ["--objective", "dpo", "--tokenizer", scratch.path + "/tok.json", "--config",
