@@ -86,7 +86,7 @@ MODELS=("$OUT/base/checkpoint-$PRE_STEPS" "$OUT/sft-model/checkpoint-$SFT_STEPS"
 "$BIN/lathe-eval" "${MODELS[@]}" --data "$DATA/choice.jsonl" --data "$DATA/prompts.jsonl" --chat-template off \
   --temperature 0 --max-new-tokens 48 --seed "$SEED" --generations "$OUT/generations-plain.jsonl" -o "$OUT/results-plain.jsonl"
 "$BIN/lathe-eval" "${MODELS[@]}" "$RM" --data "$DATA/prompts.jsonl" --data "$OUT/prefs/test.jsonl" --data "$OUT/sft/test.jsonl" \
-  --reward-model "$RM" --baseline "${MODELS[1]}" --temperature 0 --max-new-tokens 48 --seed "$SEED" \
+  --tasks loss,prefs,reward,winrate --reward-model "$RM" --baseline "${MODELS[1]}" --temperature 0 --max-new-tokens 48 --seed "$SEED" \
   --ref "${MODELS[1]}" --generations "$OUT/generations-chat.jsonl" \
   -o "$OUT/results-chat.jsonl" --include "$OUT/results-plain.jsonl" --report "$OUT/report.html"
 cat "$OUT/results-plain.jsonl" "$OUT/results-chat.jsonl" > "$OUT/results.jsonl"

@@ -361,7 +361,8 @@ public final class Evaluator: @unchecked Sendable {
                         results += metrics.map { result($0.metric, $0.value, $0.stderr, n: n, settings: against, task: .winrate) }
                     }
                 }
-                if promptTasks.contains(.generate) { generations += records }
+                // Whatever task made them, the responses are what --generations keeps.
+                generations += records
             }
         }
         return (results, generations)

@@ -40,7 +40,7 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(help: "Eval-result records of an earlier run (JSON Lines, as -o writes them) to show beside this run's in the table and --report; repeat for several. They are not written to -o again.")
     var include: [String] = []
 
-    @Option(help: "Write the generate task's responses here, one record per checkpoint x prompt, with its reward when a reward model scores it (needed when generate runs).")
+    @Option(help: "Write the responses to prompt sets here (generate, reward and winrate make them), one record per checkpoint x prompt, with its reward when a reward model scores it (needed when generate runs).")
     var generations: String?
 
     @Option(name: .customLong("ref"), help: "A reference checkpoint for prefs: adds DPO's implicit-reward accuracy and margin (default: none).")

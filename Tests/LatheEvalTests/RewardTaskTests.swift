@@ -43,6 +43,18 @@ struct EvalRewardTests {
                                           "prompts.jsonl", in: dir))
     }
 
+    @Test func responsesScoredWithoutTheGenerateTaskAreStillKept() throws {
+        let tokenizer = try tinyTokenizer()
+        let evaluator = Evaluator(sets: [try promptSet()], settings: EvalSettings())
+        evaluator.sampling = SamplingOptions(temperature: 0, maxNewTokens: 4, seed: 3)
+        evaluator.promptTasks = [.reward]
+        evaluator.judge = try RewardJudge(tinyRewardModel(tokenizer, seed: 22), template: .chatml, batchSize: 3)
+        let (results, generations) = try evaluator.evaluate(loaded(tinyParams(tokenizer, seed: 21), tokenizer, path: "policy"))
+        #expect(generations.count == prompts.count)
+        #expect(generations.allSatisfy { $0.reward != nil })
+        #expect(!results.contains { $0.task.hasPrefix("generate") })
+    }
+
     @Test func rewardMeanAndQuantilesOfTheGeneratedResponses() throws {
         let tokenizer = try tinyTokenizer()
         let policy = loaded(tinyParams(tokenizer, seed: 21), tokenizer, path: "policy")
