@@ -96,8 +96,9 @@ CLONES void lathe_softmax_scaled(float *d, const float *row, ptrdiff_t n, float 
 
 static inline float swiglu(float g, float u) { return g / (1.0f + exp_approx(-g)) * u; }
 
-// out may be gate or up. Sixteen lanes at a time through a local block: written straight to
-// out, the loop stays scalar (clang does not vectorise it past the possible aliasing).
+// out may be gate or up (inference writes over gate). Sixteen lanes at a time through a local
+// block: written straight to out, clang's vectorised loop is guarded by an overlap check, and
+// out == gate sent every in-place call down the scalar fallback.
 CLONES void lathe_swiglu_forward(float *out, const float *gate, const float *up, ptrdiff_t n) {
     ptrdiff_t j = 0;
     for (; j + 16 <= n; j += 16) {
