@@ -11,7 +11,7 @@ public struct CheckpointRef: Sendable, Equatable {
     public var path: String
     /// The training step, from a `checkpoint-STEP` name (what lathe-train writes) or trainer_state.json.
     public var step: Int?
-    public var isGGUF: Bool { path.hasSuffix(".gguf") }
+    public var isGGUF: Bool { Checkpoint.isGGUF(path) }
     /// Why the argument names no checkpoint, when it does not.
     public var problem: String?
 
@@ -101,7 +101,7 @@ public enum Checkpoints {
             let base = argument.hasSuffix("/") ? String(argument.dropLast()) : argument
             return steps.map { CheckpointRef(path: base + "/" + $0.name, step: $0.step) }
         }
-        if argument.hasSuffix(".gguf") { return [CheckpointRef(path: argument)] }
+        if Checkpoint.isGGUF(argument) { return [CheckpointRef(path: argument)] }
         guard depth == 0, let data = manager.contents(atPath: argument) else {
             return [CheckpointRef(path: argument, problem: "\(argument): not a GGUF file, and a list of checkpoints cannot name another list")]
         }

@@ -155,10 +155,13 @@ public enum Checkpoint {
     /// at normal(0, 1/C) drawn from `seed` (reward training from an SFT model). A sequence
     /// classifier loaded as a causal LM is an error: it has no lm_head to generate with.
     /// A `.gguf` path is read as llama.cpp's file of a causal LM (GGUF import), dequantised to fp32.
+    /// Whether `path` names a GGUF file (llama.cpp's format) rather than a checkpoint directory.
+    public static func isGGUF(_ path: String) -> Bool { path.hasSuffix(".gguf") }
+
     public static func loadParameters(from directory: String, head: OutputHead? = .languageModel,
                                       seed: UInt64 = 0) throws -> LlamaParameters {
         let gguf: GGUFFile?
-        do { gguf = directory.hasSuffix(".gguf") ? try GGUFFile(path: directory) : nil } catch { throw IOFailure(error.message) }
+        do { gguf = isGGUF(directory) ? try GGUFFile(path: directory) : nil } catch { throw IOFailure(error.message) }
         let saved = gguf == nil ? try loadHead(from: directory) : .languageModel
         let config: LlamaConfig
         if let gguf {

@@ -178,7 +178,7 @@ struct LatheEvalCommand: ParsableCommand {
             if let baseline, promptTasks.contains(.winrate) {
                 // A checkpoint (directory or GGUF) generates; any other file is read as generation records.
                 var isDirectory: ObjCBool = false
-                if baseline.hasSuffix(".gguf") || (FileManager.default.fileExists(atPath: baseline, isDirectory: &isDirectory) && isDirectory.boolValue) {
+                if Checkpoint.isGGUF(baseline) || (FileManager.default.fileExists(atPath: baseline, isDirectory: &isDirectory) && isDirectory.boolValue) {
                     try evaluator.setBaseline(Checkpoints.load(CheckpointRef(path: baseline)))
                 } else {
                     try evaluator.setBaseline(generationsFile: baseline)

@@ -178,7 +178,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try runTool {
             if verbose { printError("lathe-train: BLAS: \(BLAS.describe())") }
-            if let initFrom, !isDirectory(initFrom) && !initFrom.hasSuffix(".gguf") {
+            if let initFrom, !isDirectory(initFrom) && !Checkpoint.isGGUF(initFrom) {
                 throw IOFailure("\(initFrom): no such checkpoint directory; --init takes a directory with config.json and model.safetensors, or a GGUF file")
             }
             if let initFrom { try requireCausalLM(initFrom, option: "--init") }
@@ -284,7 +284,7 @@ struct Train: ParsableCommand {
 
     /// Names a reference checkpoint on disk without loading it: its path, and its weights file's size and time.
     func checkpointStamp(_ directory: String) throws -> String {
-        let weights = directory.hasSuffix(".gguf") ? directory : directory + "/model.safetensors"
+        let weights = Checkpoint.isGGUF(directory) ? directory : directory + "/model.safetensors"
         let attributes = try? FileManager.default.attributesOfItem(atPath: weights)
         guard let size = attributes?[.size], let date = attributes?[.modificationDate] as? Date else {
             throw IOFailure("\(directory): no model.safetensors; --ref takes a checkpoint directory or a GGUF file")
@@ -301,7 +301,7 @@ struct Train: ParsableCommand {
     }
 
     func loadTokenizer(resumeFrom: String?) throws -> Tokenizer {
-        if tokenizer == nil && resumeFrom == nil, let initFrom, initFrom.hasSuffix(".gguf") {
+        if tokenizer == nil && resumeFrom == nil, let initFrom, Checkpoint.isGGUF(initFrom) {
             let imported = try ImportedTokenizer(path: initFrom)
             if imported.bos != nil && !runOptions.quiet {
                 printError("lathe-train: \(initFrom) asks for BOS before every sequence (tokenizer.ggml.add_bos_token); "
