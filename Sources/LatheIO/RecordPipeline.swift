@@ -406,9 +406,14 @@ public enum JSONLinesPipeline {
     /// pair-prefs' judgments): `prepare` runs on all cores and serialises what may be written,
     /// then `decide` sees every record in input order on one thread and keeps lines or drops
     /// the record. The single thread only copies bytes, so the work spreads over all cores.
+    ///
+    /// `prepareLine`, when given, is tried first on each line's bytes (a stage's byte-level
+    /// fast path): what it returns must equal what `prepare` makes of the parsed line, and nil
+    /// sends the line through the parser and `prepare`.
     @discardableResult
     public static func runOrdered<P: Sendable>(
         _ config: PipelineConfig, keepFirstDrops: Int = 0,
+        prepareLine: (@Sendable (UnsafeRawBufferPointer, SourceLocation) -> P?)? = nil,
         prepare: @escaping @Sendable (JSONValue, SourceLocation) throws -> P,
         decide: @escaping (P, OrderedRecord) throws -> [LineOutcome],
         finish: ((RecordSink) throws -> Void)? = nil
@@ -418,7 +423,7 @@ public enum JSONLinesPipeline {
         let rejectsWanted = config.rejectsPath != nil
         return try runPrepared(config, keepFirstDrops: keepFirstDrops, work: { batch in
             (0..<batch.count).map { i in
-                Self.prepare(batch, i, maxDepth: maxDepth, prepareLine: nil, prepare: prepare, keepLine: true, releaseRecord: true)
+                Self.prepare(batch, i, maxDepth: maxDepth, prepareLine: prepareLine, prepare: prepare, keepLine: true, releaseRecord: true)
             }
         }, decide: { item, sink in
             let record = OrderedRecord(location: item.location, line: item.line, maxDepth: maxDepth)

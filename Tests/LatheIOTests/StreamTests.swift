@@ -228,3 +228,33 @@ private func readAllLines(_ path: String, maxLineBytes: Int = LineBatcher.defaul
         #expect(JSONWriter.string(stats.json(tool: "t")) == #"{"tool":"t","records_in":1234,"records_out":1200,"dropped":34,"dropped_by_reason":{"too_short":30,"empty":4},"bytes_in":2500000,"bytes_out":0,"seconds":0.5}"#)
     }
 }
+
+@Suite struct RunOrderedTests {
+    /// Lines the fast path answers skip the parser; the rest go through `prepare`; both kinds
+    /// come out in input order, and a line neither can read is a counted drop.
+    @Test func theByteLevelPathIsTriedFirstAndTheParserTakesTheRest() throws {
+        let scratch = Scratch()
+        let input = scratch.file("in.jsonl", "{\"n\":1}\n\"fast 2\"\n{\"n\":3}\nnot json\n\"fast 5\"\n")
+        var config = PipelineConfig(tool: "test", inputs: [input])
+        config.output = scratch.path + "/out.jsonl"
+        config.onError = .skip
+        config.quiet = true
+        let result = try JSONLinesPipeline.runOrdered(config, prepareLine: { line, _ in
+            line.first == UInt8(ascii: "\"") ? "line:" + String(decoding: line, as: UTF8.self) : nil
+        }, prepare: { record, _ in
+            "parsed:" + JSONWriter.string(record)
+        }, decide: { text, _ in
+            [.keep(Array(JSONWriter.string(.string(text)).utf8))]
+        })
+        let out = try String(contentsOfFile: config.output, encoding: .utf8)
+        #expect(out == #"""
+            "parsed:{\"n\":1}"
+            "line:\"fast 2\""
+            "parsed:{\"n\":3}"
+            "line:\"fast 5\""
+
+            """#)
+        #expect(result.stats.recordsIn == 5)
+        #expect(result.stats.droppedTotal == 1)
+    }
+}
