@@ -132,10 +132,16 @@ public struct Hash128: Hashable, Sendable {
                 block = (0, 0, 0, 0)
                 pending = 0
             }
-            while i + 32 <= n {
-                mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self),
-                    bytes.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
-                i += 32
+            if i + 32 <= n {
+                // The lanes stay in registers for the whole run of blocks.
+                var run = Stream()
+                run.lanes = lanes
+                while i + 32 <= n {
+                    run.mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self),
+                            bytes.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
+                    i += 32
+                }
+                lanes = run.lanes
             }
             while i < n {
                 withUnsafeMutableBytes(of: &block) { $0[pending] = bytes[i] }
