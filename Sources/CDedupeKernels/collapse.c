@@ -59,7 +59,10 @@ static inline int advance(struct run *r, uint64_t spaces, uint64_t odd, unsigned
 }
 
 __attribute__((target("avx512bw")))
-static void collapse64(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *r) {
+static void collapse64(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run) {
+    // A local copy the compiler keeps in registers: through the pointer, every block would
+    // wait on a store and a load of the counts.
+    struct run local = *run, *r = &local;
     const __m512i space = _mm512_set1_epi8(0x20), below = _mm512_set1_epi8(0x21);
     const __m512i quote = _mm512_set1_epi8('"'), backslash = _mm512_set1_epi8('\\');
     const __m512i a = _mm512_set1_epi8('A'), letters = _mm512_set1_epi8(26);
@@ -76,11 +79,15 @@ static void collapse64(const uint8_t *src, size_t count, uint8_t *dst, size_t ro
         if (lowercase) v = _mm512_mask_add_epi8(v, _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, a), letters), v, space);
         _mm512_storeu_si512(dst + r->n, v);
         if (advance(r, spaces, odd, 64)) continue;
-        if (!take_byte(src, count, dst, lowercase, json, r)) return;
+        if (!take_byte(src, count, dst, lowercase, json, r)) break;
     }
+    *run = local;
 }
 
-static void collapse16(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *r) {
+static void collapse16(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run) {
+    // A local copy the compiler keeps in registers: through the pointer, every block would
+    // wait on a store and a load of the counts.
+    struct run local = *run, *r = &local;
     const __m128i space = _mm_set1_epi8(0x20), below = _mm_set1_epi8(0x21);
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
     const __m128i beforeA = _mm_set1_epi8('A' - 1), afterZ = _mm_set1_epi8('Z' + 1);
@@ -95,8 +102,9 @@ static void collapse16(const uint8_t *src, size_t count, uint8_t *dst, size_t ro
         if (lowercase) v = _mm_or_si128(v, _mm_and_si128(_mm_and_si128(_mm_cmpgt_epi8(v, beforeA), _mm_cmplt_epi8(v, afterZ)), space));
         _mm_storeu_si128((__m128i *)(dst + r->n), v);
         if (advance(r, spaces, odd, 16)) continue;
-        if (!take_byte(src, count, dst, lowercase, json, r)) return;
+        if (!take_byte(src, count, dst, lowercase, json, r)) break;
     }
+    *run = local;
 }
 
 static int narrow;
