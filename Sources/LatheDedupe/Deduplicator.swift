@@ -114,9 +114,9 @@ public final class Deduplicator {
             + exactFirst.memoryBytes
     }
 
-    /// An `ExactTable` slot (a 128-bit key and a record number, 24 bytes) at a load between a
-    /// quarter and a half.
-    static let exactEntryBytes = 72
+    /// An `ExactTable` slot (a 128-bit key and a record number, 24 bytes) at a load between
+    /// three eighths and three quarters.
+    static let exactEntryBytes = 64
 
     /// After an LSH insert: record the peak, and spill the index when the tables pass the budget.
     private func account() throws {
