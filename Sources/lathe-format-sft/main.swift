@@ -152,8 +152,14 @@ struct FormatSFT: ParsableCommand {
             let keepDuplicates = keepDuplicates
             // Ids of the first record with each content, to name it in a duplicate's reject.
             var firstWithContent: [ContentKey: String] = [:]
+            let maxDepth = config.maxDepth
+            let readLine: @Sendable (UnsafeRawBufferPointer, SourceLocation) -> Result<FormattedExample, Dropped>? = { line, location in
+                formatter.format(line: line, at: location, maxDepth: maxDepth)
+            }
+            // Every line through the parser, for the tests that compare the two readers' output.
+            let parseAll = ProcessInfo.processInfo.environment["LATHE_FORMAT_SFT_PARSE_ALL"] != nil
             do {
-                try JSONLinesPipeline.runOrdered(config, prepare: { record, location in
+                try JSONLinesPipeline.runOrdered(config, prepareLine: parseAll ? nil : readLine, prepare: { record, location in
                     do {
                         return Result<FormattedExample, Dropped>.success(try formatter.format(record, at: location))
                     } catch let dropped as Dropped {

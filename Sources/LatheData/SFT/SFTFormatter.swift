@@ -103,7 +103,25 @@ public struct SFTFormatter: Sendable {
     /// The record's conversation ready to write; throws `Dropped` with the cleaning rule that
     /// removed it, or `RecordError` for a record of the wrong shape.
     public func format(_ record: JSONValue, at location: SourceLocation) throws -> FormattedExample {
-        var example = try settings.reader.read(record, at: location)
+        try format(settings.reader.read(record, at: location))
+    }
+
+    /// `format(_:at:)` of the parsed line, made from its bytes (`SFTReader.read(line:at:)`);
+    /// nil when the reader leaves the line to the parser.
+    public func format(line: UnsafeRawBufferPointer, at location: SourceLocation,
+                       maxDepth: Int = JSONParser.defaultMaxDepth) -> Result<FormattedExample, Dropped>? {
+        do throws(Dropped) {
+            guard let example = try settings.reader.read(line: line, at: location, maxDepth: maxDepth) else { return nil }
+            return .success(try format(example))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Everything after reading, the same for both readers: the system turn, cleaning,
+    /// rendering and the written line.
+    func format(_ example: SFTExample) throws(Dropped) -> FormattedExample {
+        var example = example
         if let system = settings.system, example.messages.first?.role != "system" {
             example.messages.insert(ChatMessage(role: "system", content: system), at: 0)
             example.idKey = nil
@@ -156,7 +174,7 @@ public struct SFTFormatter: Sendable {
     }
 
     /// The cleaning rules, each a drop reason, in the order they are checked.
-    func check(_ messages: [ChatMessage]) throws {
+    func check(_ messages: [ChatMessage]) throws(Dropped) {
         if let i = messages.firstIndex(where: { $0.content.isBlank }) { throw Dropped("empty_turn", "turn \(i) is empty") }
         // An optional system turn first, then user and assistant alternating from the user.
         var expectUser = true
@@ -184,7 +202,7 @@ public struct SFTFormatter: Sendable {
     /// The conversation rendered, within `--max-tokens` when a counter is given: with
     /// `truncate`, the earliest user/assistant exchanges go first, whole, keeping the system
     /// turn and the last exchange.
-    func fit(_ messages: [ChatMessage], _ template: ChatTemplate) throws -> ([ChatMessage], RenderedChat, Int?) {
+    func fit(_ messages: [ChatMessage], _ template: ChatTemplate) throws(Dropped) -> ([ChatMessage], RenderedChat, Int?) {
         var messages = messages
         while true {
             let rendered = template.render(messages)
