@@ -151,7 +151,7 @@ struct FormatSFT: ParsableCommand {
             let seed = runOptions.seed
             let keepDuplicates = keepDuplicates
             // Ids of the first record with each content, to name it in a duplicate's reject.
-            var firstWithContent: [ContentKey: String] = [:]
+            var firstWithContent = FirstWithContent()
             let maxDepth = config.maxDepth
             let readLine: @Sendable (UnsafeRawBufferPointer, SourceLocation) -> Result<FormattedExample, Dropped>? = { line, location in
                 formatter.format(line: line, at: location, maxDepth: maxDepth)
@@ -172,10 +172,9 @@ struct FormatSFT: ParsableCommand {
                     case .success(let formatted): example = formatted
                     }
                     if !keepDuplicates {
-                        if let first = firstWithContent[example.contentKey] {
+                        if let first = firstWithContent.insert(example.contentKey, id: example.id) {
                             return [.drop(reason: "duplicate", detail: .string("same turns as \(first)"))]
                         }
-                        firstWithContent[example.contentKey] = example.id
                     }
                     if let spec, let splits {
                         try splits.write(line: example.line, to: spec.assign(example.splitKey, seed: seed))

@@ -59,33 +59,72 @@ public struct ContentKey: Hashable, Sendable {
     let a: UInt64
     let b: UInt64
 
+    /// `StableID.hash128` of the role and content of every turn, in order: what two
+    /// conversations must share to be equal.
     init(_ messages: [ChatMessage]) {
-        (a, b) = StableID.hash128(Self.parts(messages))
-    }
-
-    /// Role and content of every turn, in order: what two conversations must share to be equal.
-    static func parts(_ messages: [ChatMessage]) -> [String] {
-        var parts: [String] = []
-        parts.reserveCapacity(2 * messages.count)
+        var hasher = StableID.Hasher128()
         for message in messages {
-            parts.append(message.role)
-            parts.append(message.content)
+            hasher.add(message.role)
+            hasher.add(message.content)
         }
-        return parts
+        (a, b) = hasher.finish()
     }
 
-    /// 32 hex digits, for ids of records that have none (`StableID.make`'s form).
-    var hex: String {
-        String(unsafeUninitializedCapacity: 32) { out in
-            for i in 0..<16 {
-                out[i] = Self.hexDigits[Int(a >> UInt64(60 - 4 * i) & 0xF)]
-                out[16 + i] = Self.hexDigits[Int(b >> UInt64(60 - 4 * i) & 0xF)]
+    /// `prefix`, a dash and the key's 32 hex digits (`StableID.make`'s form): the id of a
+    /// record that has none.
+    func id(prefix: String) -> String {
+        var prefix = prefix
+        return prefix.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 33) { out in
+                _ = out.initialize(fromContentsOf: head)
+                out[head.count] = UInt8(ascii: "-")
+                let digits = head.count + 1
+                for i in 0..<16 {
+                    out[digits + i] = Self.hexDigits[Int(a >> UInt64(60 - 4 * i) & 0xF)]
+                    out[digits + 16 + i] = Self.hexDigits[Int(b >> UInt64(60 - 4 * i) & 0xF)]
+                }
+                return head.count + 33
             }
-            return 32
         }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+}
+
+/// The first record's id for each content key, the duplicate check of `lathe-format-sft`: an
+/// open-addressed table indexed by the key's own bits, which are already a hash.
+public struct FirstWithContent {
+    private var keys: [ContentKey] = []
+    private var ids: [String] = []
+    /// 1 + the position in `keys` of the key in each slot, 0 for an empty slot; a power of two
+    /// long, at most half full.
+    private var slots = [Int](repeating: 0, count: 1024)
+
+    public init() {}
+
+    /// The id of the earlier record with `key`; nil when there was none, and `id` is noted as
+    /// the first.
+    public mutating func insert(_ key: ContentKey, id: String) -> String? {
+        var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
+        while slots[slot] != 0 {
+            if keys[slots[slot] - 1] == key { return ids[slots[slot] - 1] }
+            slot = (slot + 1) & (slots.count - 1)
+        }
+        keys.append(key)
+        ids.append(id)
+        slots[slot] = keys.count
+        if 2 * keys.count > slots.count { grow() }
+        return nil
+    }
+
+    private mutating func grow() {
+        slots = [Int](repeating: 0, count: 2 * slots.count)
+        for (i, key) in keys.enumerated() {
+            var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
+            while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
+            slots[slot] = i + 1
+        }
+    }
 }
 
 /// Reads, cleans, renders and counts one record: the per-record part of `lathe-format-sft`,

@@ -101,7 +101,7 @@ public struct SFTReader: Sendable {
         let source = source ?? self.source ?? format
         if let id { return SFTExample(id: id, source: source, messages: messages) }
         let key = ContentKey(messages)
-        var example = SFTExample(id: "\(format)-" + key.hex, source: source, messages: messages)
+        var example = SFTExample(id: key.id(prefix: format), source: source, messages: messages)
         example.idKey = key
         return example
     }
