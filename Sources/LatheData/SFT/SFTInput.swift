@@ -128,17 +128,22 @@ public struct SFTReader: Sendable {
         let instruction = try fields.string("instruction")
         let input = try fields.optionalString("input")
         let output = try fields.string("output")
-        let messages = Self.alpaca(system: try fields.optionalString("system"), instruction: instruction, input: input, output: output)
+        let messages = Self.alpaca(system: try fields.optionalString("system"), user: Self.alpacaUser(instruction: instruction, input: input),
+                                   output: output)
         return try example(fields, messages, format: "alpaca")
     }
 
-    /// An Alpaca record's turns: the instruction and its input as one user turn.
-    static func alpaca(system: String?, instruction: String, input: String?, output: String) -> [ChatMessage] {
+    /// An Alpaca record's user turn: the instruction, then its input after a blank line.
+    static func alpacaUser(instruction: String, input: String?) -> String {
+        guard let input, !input.isEmpty else { return instruction }
+        return instruction + "\n\n" + input
+    }
+
+    static func alpaca(system: String?, user: String, output: String) -> [ChatMessage] {
         var messages: [ChatMessage] = []
         messages.reserveCapacity(3)
         if let system, !system.isEmpty { messages.append(ChatMessage(role: "system", content: system)) }
-        let input = input ?? ""
-        messages.append(ChatMessage(role: "user", content: input.isEmpty ? instruction : instruction + "\n\n" + input))
+        messages.append(ChatMessage(role: "user", content: user))
         messages.append(ChatMessage(role: "assistant", content: output))
         return messages
     }

@@ -30,11 +30,8 @@ extension SFTReader {
             case .auto, .fields, .thread:
                 return nil
             case .alpaca:
-                let instruction = try members.string(members.instruction)
-                let input = try members.optionalString(members.input)
-                let output = try members.string(members.output)
-                let messages = Self.alpaca(system: try members.optionalString(members.system),
-                                           instruction: instruction, input: input, output: output)
+                let messages = Self.alpaca(system: try members.optionalString(members.system), user: try members.alpacaUser(),
+                                           output: try members.string(members.output))
                 return try example(members, messages, format: "alpaca")
             case .sharegpt:
                 return try example(members, try members.turns(members.conversations), format: "sharegpt")
@@ -132,8 +129,7 @@ private struct TopMembers {
     }
 
     func string(_ value: Value?) throws(Unsure) -> String {
-        guard let value, scan.base[value.start] == UInt8(ascii: "\"") else { throw Unsure() }
-        return decoded(value)
+        decoded(try stringValue(value))
     }
 
     /// nil for a member that is missing or null.
@@ -142,11 +138,39 @@ private struct TopMembers {
         return try string(value)
     }
 
+    private func stringValue(_ value: Value?) throws(Unsure) -> Value {
+        guard let value, scan.base[value.start] == UInt8(ascii: "\"") else { throw Unsure() }
+        return value
+    }
+
+    /// `SFTReader.alpacaUser` of the instruction and input members, made in one allocation
+    /// when neither has escapes (an empty input is `""`: no escape stands for nothing).
+    func alpacaUser() throws(Unsure) -> String {
+        let instruction = try stringValue(instruction)
+        guard let input, scan.base[input.start] != UInt8(ascii: "n") else { return decoded(instruction) }
+        let inputValue = try stringValue(input)
+        if inputValue.end - inputValue.start == 2 { return decoded(instruction) }
+        guard !instruction.contents.contains(.escapes), !inputValue.contents.contains(.escapes) else {
+            return SFTReader.alpacaUser(instruction: decoded(instruction), input: decoded(inputValue))
+        }
+        let first = raw(instruction), second = raw(inputValue)
+        return String(unsafeUninitializedCapacity: first.count + 2 + second.count) { out in
+            _ = UnsafeMutableBufferPointer(rebasing: out[..<first.count]).initialize(fromContentsOf: first)
+            out[first.count] = 0x0A
+            out[first.count + 1] = 0x0A
+            _ = UnsafeMutableBufferPointer(rebasing: out[(first.count + 2)...]).initialize(fromContentsOf: second)
+            return first.count + 2 + second.count
+        }
+    }
+
+    /// The bytes between the quotes of the string `value`.
+    private func raw(_ value: Value) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: scan.base + value.start + 1, count: value.end - value.start - 2)
+    }
+
     /// The string the parser makes of the scanned string `value`: its bytes, escapes decoded.
     func decoded(_ value: Value) -> String {
-        guard value.contents.contains(.escapes) else {
-            return String(decoding: UnsafeBufferPointer(start: scan.base + value.start + 1, count: value.end - value.start - 2), as: UTF8.self)
-        }
+        guard value.contents.contains(.escapes) else { return String(decoding: raw(value), as: UTF8.self) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(value.end - value.start)
         scan.appendDecoded(value.start, value.end, into: &bytes)
