@@ -129,6 +129,8 @@ struct FormatSFT: ParsableCommand {
         settings.template = render
         settings.maxTokens = maxTokens
         settings.truncate = truncate
+        settings.split = try splitOptions.split.map { try SplitSpec(parsing: $0) }
+        settings.splitSeed = runOptions.seed
         return settings
     }
 
@@ -146,9 +148,7 @@ struct FormatSFT: ParsableCommand {
         try runReportingErrors(tool: "lathe-format-sft") {
             var config = io.pipelineConfig(tool: "lathe-format-sft", run: runOptions)
             let formatter = SFTFormatter(settings: try settings(), countTokens: try tokenCounter())
-            let spec = try splitOptions.split.map { try SplitSpec(parsing: $0) }
-            let splits = try splitOptions.open(names: spec?.names ?? [], config: &config)
-            let seed = runOptions.seed
+            let splits = try splitOptions.open(names: formatter.settings.split?.names ?? [], config: &config)
             let keepDuplicates = keepDuplicates
             // Ids of the first record with each content, to name it in a duplicate's reject.
             var firstWithContent = FirstWithContent()
@@ -176,8 +176,8 @@ struct FormatSFT: ParsableCommand {
                             return [.drop(reason: "duplicate", detail: .string("same turns as \(first)"))]
                         }
                     }
-                    if let spec, let splits {
-                        try splits.write(line: example.line, to: spec.assign(example.splitKey, seed: seed))
+                    if let splits, let split = example.split {
+                        try splits.write(line: example.line, to: split)
                         return []
                     }
                     return [.keep(example.line)]

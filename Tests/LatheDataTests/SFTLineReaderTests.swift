@@ -121,6 +121,8 @@ private struct LineGenerator {
         named.system = "Be brief."
         named.html = .drop
         named.template = .chatml
+        named.split = try! SplitSpec(parsing: "train=0.5,test=0.5")
+        named.splitSeed = 3
         all.append(named)
         var limited = SFTSettings()
         limited.minChars = 3
@@ -159,7 +161,7 @@ private struct LineGenerator {
                 case (.success(let a), .success(let b)):
                     written += 1
                     #expect(a.line == b.line, "\(line)\n\(String(decoding: a.line, as: UTF8.self))\n\(String(decoding: b.line, as: UTF8.self))")
-                    #expect(a.id == b.id && a.contentKey == b.contentKey && a.splitKey == b.splitKey, "\(line)")
+                    #expect(a.id == b.id && a.contentKey == b.contentKey && a.split == b.split, "\(line)")
                 case (.failure(let a), .failure(let b)):
                     #expect(a == b as? Dropped, "\(line): \(a) vs \(b)")
                 default:

@@ -35,6 +35,10 @@ public struct SFTSettings: Sendable {
     /// with `truncate` lose whole earlier exchanges until they fit.
     public var maxTokens: Int?
     public var truncate = false
+    /// With `--split`: each conversation's split, by a hash of its first user turn under
+    /// `splitSeed`, decided where the record is made.
+    public var split: SplitSpec?
+    public var splitSeed: UInt64 = 0
 
     public init() {}
 }
@@ -46,8 +50,9 @@ public struct FormattedExample: Sendable {
     public var id: String
     /// Identifies the (prompt, response) content for exact-duplicate removal.
     public var contentKey: ContentKey
-    /// The first user turn: what splits are decided by.
-    public var splitKey: String
+    /// The position in `SFTSettings.split`'s names of the split the conversation lands in;
+    /// nil without a split.
+    public var split: Int?
 
     /// The record as a value, for a reader that wants its fields.
     public var record: JSONValue { (try? JSONParser.parse(line)) ?? .null }
@@ -208,8 +213,8 @@ public struct SFTFormatter: Sendable {
             }))
             if let tokens { object.value("num_tokens", .number(JSONNumber(tokens))) }
         }
-        let firstUser = example.messages.first { $0.role == "user" }?.content ?? ""
-        return FormattedExample(line: object.finish(), id: example.id, contentKey: example.idKey ?? ContentKey(example.messages), splitKey: firstUser)
+        let split = settings.split.map { spec in spec.assign(example.messages.first { $0.role == "user" }?.content ?? "", seed: settings.splitSeed) }
+        return FormattedExample(line: object.finish(), id: example.id, contentKey: example.idKey ?? ContentKey(example.messages), split: split)
     }
 
     /// The cleaning rules, each a drop reason, in the order they are checked.
