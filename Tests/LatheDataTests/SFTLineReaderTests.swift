@@ -211,3 +211,21 @@ private struct LineGenerator {
         #expect(unnamed == parsed && parsed.id.hasPrefix("prompt-completion-"))
     }
 }
+
+@Suite struct FirstWithContentTests {
+    /// The table answers as a dictionary of first ids does, across its growth from 1024 slots.
+    @Test func answersAsADictionaryDoes() throws {
+        let formatter = SFTFormatter(settings: SFTSettings())
+        var table = FirstWithContent()
+        var reference: [ContentKey: String] = [:]
+        var random = SplitMix64(seed: 9)
+        for i in 0..<4000 {
+            let record: JSONValue = ["id": .string("r\(i)"), "instruction": .string("question \(random.next() % 1500)"), "output": "answer"]
+            let example = try formatter.format(record, at: SourceLocation(file: "t.jsonl", line: i + 1))
+            let first = table.insert(example.contentKey, id: example.id)
+            #expect(first == reference[example.contentKey], "record \(i)")
+            if reference[example.contentKey] == nil { reference[example.contentKey] = example.id }
+        }
+        #expect(reference.count > 1000)
+    }
+}
