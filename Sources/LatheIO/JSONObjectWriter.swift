@@ -38,9 +38,11 @@ public struct JSONObjectWriter {
         field(name) { $0.append(contentsOf: json) }
     }
 
-    /// The object's bytes, closed; a JSON line without its newline.
-    public consuming func finish() -> [UInt8] {
+    /// The object's bytes, closed; a JSON line without its newline. The writer is left empty,
+    /// so the bytes are handed over, not copied.
+    public mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
+        defer { bytes = [] }
         return bytes
     }
 }

@@ -8,9 +8,20 @@ public enum StableID {
 
     /// The 128 bits `make` writes as hex, for keys compared in memory (duplicate detection).
     public static func hash128(_ parts: [String]) -> (UInt64, UInt64) {
-        var a: UInt64 = 0xcbf2_9ce4_8422_2325
-        var b: UInt64 = 0x6c62_272e_07bb_0142
-        for var part in parts {
+        var hasher = Hasher128()
+        for part in parts { hasher.add(part) }
+        return hasher.finish()
+    }
+
+    /// `hash128` fed one part at a time, for callers that have the parts but no array of them.
+    public struct Hasher128 {
+        private var a: UInt64 = 0xcbf2_9ce4_8422_2325
+        private var b: UInt64 = 0x6c62_272e_07bb_0142
+
+        public init() {}
+
+        public mutating func add(_ part: String) {
+            var part = part
             part.withUTF8 { bytes in
                 for byte in bytes {
                     a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
@@ -20,7 +31,8 @@ public enum StableID {
             a = (a ^ 0xFF) &* 0x0000_0100_0000_01B3
             b = (b ^ 0xFE) &* 0x0000_0100_0000_01B3
         }
-        return (mix(a), mix(b ^ a))
+
+        public func finish() -> (UInt64, UInt64) { (StableID.mix(a), StableID.mix(b ^ a)) }
     }
 
     /// 64 well-mixed bits of `text` under `seed`: the same on every machine and run, for

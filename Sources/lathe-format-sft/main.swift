@@ -129,6 +129,8 @@ struct FormatSFT: ParsableCommand {
         settings.template = render
         settings.maxTokens = maxTokens
         settings.truncate = truncate
+        settings.split = try splitOptions.split.map { try SplitSpec(parsing: $0) }
+        settings.splitSeed = runOptions.seed
         return settings
     }
 
@@ -146,14 +148,18 @@ struct FormatSFT: ParsableCommand {
         try runReportingErrors(tool: "lathe-format-sft") {
             var config = io.pipelineConfig(tool: "lathe-format-sft", run: runOptions)
             let formatter = SFTFormatter(settings: try settings(), countTokens: try tokenCounter())
-            let spec = try splitOptions.split.map { try SplitSpec(parsing: $0) }
-            let splits = try splitOptions.open(names: spec?.names ?? [], config: &config)
-            let seed = runOptions.seed
+            let splits = try splitOptions.open(names: formatter.settings.split?.names ?? [], config: &config)
             let keepDuplicates = keepDuplicates
             // Ids of the first record with each content, to name it in a duplicate's reject.
-            var firstWithContent: [ContentKey: String] = [:]
+            var firstWithContent = FirstWithContent()
+            let maxDepth = config.maxDepth
+            let readLine: @Sendable (UnsafeRawBufferPointer, SourceLocation) -> Result<FormattedExample, Dropped>? = { line, location in
+                formatter.format(line: line, at: location, maxDepth: maxDepth)
+            }
+            // Every line through the parser, for the tests that compare the two readers' output.
+            let parseAll = ProcessInfo.processInfo.environment["LATHE_FORMAT_SFT_PARSE_ALL"] != nil
             do {
-                try JSONLinesPipeline.runOrdered(config, prepare: { record, location in
+                try JSONLinesPipeline.runOrdered(config, prepareLine: parseAll ? nil : readLine, prepare: { record, location in
                     do {
                         return Result<FormattedExample, Dropped>.success(try formatter.format(record, at: location))
                     } catch let dropped as Dropped {
@@ -166,13 +172,12 @@ struct FormatSFT: ParsableCommand {
                     case .success(let formatted): example = formatted
                     }
                     if !keepDuplicates {
-                        if let first = firstWithContent[example.contentKey] {
+                        if let first = firstWithContent.insert(example.contentKey, id: example.id) {
                             return [.drop(reason: "duplicate", detail: .string("same turns as \(first)"))]
                         }
-                        firstWithContent[example.contentKey] = example.id
                     }
-                    if let spec, let splits {
-                        try splits.write(line: example.line, to: spec.assign(example.splitKey, seed: seed))
+                    if let splits, let split = example.split {
+                        try splits.write(line: example.line, to: split)
                         return []
                     }
                     return [.keep(example.line)]

@@ -226,6 +226,46 @@ private func expectGolden(_ tool: String, _ arguments: [String], golden: String,
         let two = try Tool.run("lathe-format-sft", ["--quiet", "--jobs", "2", "--render", "llama3", fixture("records/conversation.jsonl")])
         #expect(one.stdout == two.stdout && !one.stdout.isEmpty)
     }
+
+    /// The line reader (`SFTReader.read(line:at:)`) changes no byte of the output, the rejects
+    /// or the counts: every input fixture and some lines it must leave to the parser, read
+    /// with it and with every line parsed (LATHE_FORMAT_SFT_PARSE_ALL).
+    @Test(arguments: [[], ["--render", "chatml", "--system", "Be brief.", "--html", "drop"],
+                      ["--style", "prompt-completion", "--min-chars", "3", "--drop-refusals", "--keep-duplicates"]])
+    func lineReaderChangesNoByte(options: [String]) throws {
+        let scratch = Scratch()
+        var lines = ["alpaca", "sharegpt", "messages", "prompt-completion", "threads", "cleaning"]
+            .map { contents(fixture("format-sft/\($0).jsonl")) }.joined()
+        lines += """
+            {"id": 12, "instruction": "Caf\\u00e9 \\ud83d\\ude00 &amp; <b>bold</b>", "input": "x\\/y", "output": "\\"Quoted\\"\\n\\tdone"}
+            {"id": -0, "instruction": "Caf\\u00e9 \\ud83d\\ude00 &amp; <b>bold</b>", "input": "x\\/y", "output": "\\"Quoted\\"\\n\\tdone"}
+            {"instruction": "Same turns, no id", "output": "Yes"}
+            {"instruction": "Same turns, no id", "output": "Yes", "meta": {"n": [1, 2.5e3, null]}}
+            {"instruction": "dup", "output": "a", "output": "b"}
+            {"instruction": "escaped key", "outp\\u0075t": "b"}
+            {"messages": [{"from": null, "role": "user", "content": "Hi"}]}
+            {"messages": [{"role": "user", "content": "Hi"}, {"role": "tool", "content": "{}"}]}
+            {"conversations": [{"from": "human", "value": "   "}, {"from": "gpt", "value": "x"}]}
+            {"prompt": "p", "completion": 3}
+            {"id": "t9", "question": {"title": "T", "body": "B"}, "answers": []}
+
+            """
+        let input = scratch.file("in.jsonl", lines)
+        func run(parseAll: Bool) throws -> (Tool.Result, String, String) {
+            let name = parseAll ? "parsed" : "read"
+            let result = try Tool.run("lathe-format-sft", options + ["--on-error", "skip", "--quiet", "--rejects", scratch.path + "/\(name).rejects",
+                                                                     "--stats", scratch.path + "/\(name).stats", input],
+                                      environment: parseAll ? ["LATHE_FORMAT_SFT_PARSE_ALL": "1"] : [:])
+            let stats = try JSONParser.parse(contents(scratch.path + "/\(name).stats"))
+            return (result, contents(scratch.path + "/\(name).rejects"), "\(stats["records_out"] ?? .null) \(stats["dropped_by_reason"] ?? .null)")
+        }
+        let (read, readRejects, readCounts) = try run(parseAll: false)
+        let (parsed, parsedRejects, parsedCounts) = try run(parseAll: true)
+        #expect(read.status == 0 && parsed.status == 0, "\(read.stderr) \(parsed.stderr)")
+        #expect(read.stdout == parsed.stdout && read.stdout.split(separator: "\n").count > 10)
+        #expect(readRejects == parsedRejects && !readRejects.isEmpty)
+        #expect(readCounts == parsedCounts, "\(readCounts) vs \(parsedCounts)")
+    }
 }
 
 @Suite struct PairPrefsTests {

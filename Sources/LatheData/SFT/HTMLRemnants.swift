@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Turns the HTML left in scraped and converted text into plain text and Markdown: entities
 /// decoded, known tags removed or replaced by their Markdown form, `<pre>` blocks kept as
 /// fenced code.
@@ -10,7 +14,11 @@ public enum HTMLRemnants {
     /// `text` cleaned; the same string when there was nothing to clean.
     public static func clean(_ text: String) -> String {
         var probe = text
-        guard probe.withUTF8({ $0.contains { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "&") } }) else { return text }
+        let markup = probe.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, Int32(UInt8(ascii: "<")), bytes.count) != nil || memchr(base, Int32(UInt8(ascii: "&")), bytes.count) != nil
+        }
+        guard markup else { return text }
         var cleaner = Cleaner(Array(text.utf8))
         guard let out = cleaner.run() else { return text }
         return String(decoding: out, as: UTF8.self)

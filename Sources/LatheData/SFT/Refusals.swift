@@ -66,8 +66,14 @@ extension String {
         return String(scalars[first...last])
     }
 
-    /// Whether the text is empty or only whitespace.
-    var isBlank: Bool { unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
+    /// Whether the text is empty or only whitespace; ASCII is decided from its bytes.
+    var isBlank: Bool {
+        for byte in utf8 {
+            if byte >= 0x80 { return unicodeScalars.allSatisfy { $0.properties.isWhitespace } }
+            if byte != 0x20 && !(0x09...0x0D).contains(byte) { return false }
+        }
+        return true
+    }
 
     /// `unicodeScalars.count`, counted on the UTF-8 bytes: every byte but a continuation byte
     /// starts a scalar.

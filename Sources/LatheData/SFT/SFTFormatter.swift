@@ -35,6 +35,10 @@ public struct SFTSettings: Sendable {
     /// with `truncate` lose whole earlier exchanges until they fit.
     public var maxTokens: Int?
     public var truncate = false
+    /// With `--split`: each conversation's split, by a hash of its first user turn under
+    /// `splitSeed`, decided where the record is made.
+    public var split: SplitSpec?
+    public var splitSeed: UInt64 = 0
 
     public init() {}
 }
@@ -46,8 +50,9 @@ public struct FormattedExample: Sendable {
     public var id: String
     /// Identifies the (prompt, response) content for exact-duplicate removal.
     public var contentKey: ContentKey
-    /// The first user turn: what splits are decided by.
-    public var splitKey: String
+    /// The position in `SFTSettings.split`'s names of the split the conversation lands in;
+    /// nil without a split.
+    public var split: Int?
 
     /// The record as a value, for a reader that wants its fields.
     public var record: JSONValue { (try? JSONParser.parse(line)) ?? .null }
@@ -59,33 +64,72 @@ public struct ContentKey: Hashable, Sendable {
     let a: UInt64
     let b: UInt64
 
+    /// `StableID.hash128` of the role and content of every turn, in order: what two
+    /// conversations must share to be equal.
     init(_ messages: [ChatMessage]) {
-        (a, b) = StableID.hash128(Self.parts(messages))
-    }
-
-    /// Role and content of every turn, in order: what two conversations must share to be equal.
-    static func parts(_ messages: [ChatMessage]) -> [String] {
-        var parts: [String] = []
-        parts.reserveCapacity(2 * messages.count)
+        var hasher = StableID.Hasher128()
         for message in messages {
-            parts.append(message.role)
-            parts.append(message.content)
+            hasher.add(message.role)
+            hasher.add(message.content)
         }
-        return parts
+        (a, b) = hasher.finish()
     }
 
-    /// 32 hex digits, for ids of records that have none (`StableID.make`'s form).
-    var hex: String {
-        String(unsafeUninitializedCapacity: 32) { out in
-            for i in 0..<16 {
-                out[i] = Self.hexDigits[Int(a >> UInt64(60 - 4 * i) & 0xF)]
-                out[16 + i] = Self.hexDigits[Int(b >> UInt64(60 - 4 * i) & 0xF)]
+    /// `prefix`, a dash and the key's 32 hex digits (`StableID.make`'s form): the id of a
+    /// record that has none.
+    func id(prefix: String) -> String {
+        var prefix = prefix
+        return prefix.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 33) { out in
+                _ = out.initialize(fromContentsOf: head)
+                out[head.count] = UInt8(ascii: "-")
+                let digits = head.count + 1
+                for i in 0..<16 {
+                    out[digits + i] = Self.hexDigits[Int(a >> UInt64(60 - 4 * i) & 0xF)]
+                    out[digits + 16 + i] = Self.hexDigits[Int(b >> UInt64(60 - 4 * i) & 0xF)]
+                }
+                return head.count + 33
             }
-            return 32
         }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+}
+
+/// The first record's id for each content key, the duplicate check of `lathe-format-sft`: an
+/// open-addressed table indexed by the key's own bits, which are already a hash.
+public struct FirstWithContent {
+    private var keys: [ContentKey] = []
+    private var ids: [String] = []
+    /// 1 + the position in `keys` of the key in each slot, 0 for an empty slot; a power of two
+    /// long, at most half full.
+    private var slots = [Int](repeating: 0, count: 1024)
+
+    public init() {}
+
+    /// The id of the earlier record with `key`; nil when there was none, and `id` is noted as
+    /// the first.
+    public mutating func insert(_ key: ContentKey, id: String) -> String? {
+        var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
+        while slots[slot] != 0 {
+            if keys[slots[slot] - 1] == key { return ids[slots[slot] - 1] }
+            slot = (slot + 1) & (slots.count - 1)
+        }
+        keys.append(key)
+        ids.append(id)
+        slots[slot] = keys.count
+        if 2 * keys.count > slots.count { grow() }
+        return nil
+    }
+
+    private mutating func grow() {
+        slots = [Int](repeating: 0, count: 2 * slots.count)
+        for (i, key) in keys.enumerated() {
+            var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
+            while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
+            slots[slot] = i + 1
+        }
+    }
 }
 
 /// Reads, cleans, renders and counts one record: the per-record part of `lathe-format-sft`,
@@ -103,7 +147,25 @@ public struct SFTFormatter: Sendable {
     /// The record's conversation ready to write; throws `Dropped` with the cleaning rule that
     /// removed it, or `RecordError` for a record of the wrong shape.
     public func format(_ record: JSONValue, at location: SourceLocation) throws -> FormattedExample {
-        var example = try settings.reader.read(record, at: location)
+        try format(settings.reader.read(record, at: location))
+    }
+
+    /// `format(_:at:)` of the parsed line, made from its bytes (`SFTReader.read(line:at:)`);
+    /// nil when the reader leaves the line to the parser.
+    public func format(line: UnsafeRawBufferPointer, at location: SourceLocation,
+                       maxDepth: Int = JSONParser.defaultMaxDepth) -> Result<FormattedExample, Dropped>? {
+        do throws(Dropped) {
+            guard let example = try settings.reader.read(line: line, at: location, maxDepth: maxDepth) else { return nil }
+            return .success(try format(example))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Everything after reading, the same for both readers: the system turn, cleaning,
+    /// rendering and the written line.
+    func format(_ example: SFTExample) throws(Dropped) -> FormattedExample {
+        var example = example
         if let system = settings.system, example.messages.first?.role != "system" {
             example.messages.insert(ChatMessage(role: "system", content: system), at: 0)
             example.idKey = nil
@@ -151,12 +213,12 @@ public struct SFTFormatter: Sendable {
             }))
             if let tokens { object.value("num_tokens", .number(JSONNumber(tokens))) }
         }
-        let firstUser = example.messages.first { $0.role == "user" }?.content ?? ""
-        return FormattedExample(line: object.finish(), id: example.id, contentKey: example.idKey ?? ContentKey(example.messages), splitKey: firstUser)
+        let split = settings.split.map { spec in spec.assign(example.messages.first { $0.role == "user" }?.content ?? "", seed: settings.splitSeed) }
+        return FormattedExample(line: object.finish(), id: example.id, contentKey: example.idKey ?? ContentKey(example.messages), split: split)
     }
 
     /// The cleaning rules, each a drop reason, in the order they are checked.
-    func check(_ messages: [ChatMessage]) throws {
+    func check(_ messages: [ChatMessage]) throws(Dropped) {
         if let i = messages.firstIndex(where: { $0.content.isBlank }) { throw Dropped("empty_turn", "turn \(i) is empty") }
         // An optional system turn first, then user and assistant alternating from the user.
         var expectUser = true
@@ -184,7 +246,7 @@ public struct SFTFormatter: Sendable {
     /// The conversation rendered, within `--max-tokens` when a counter is given: with
     /// `truncate`, the earliest user/assistant exchanges go first, whole, keeping the system
     /// turn and the last exchange.
-    func fit(_ messages: [ChatMessage], _ template: ChatTemplate) throws -> ([ChatMessage], RenderedChat, Int?) {
+    func fit(_ messages: [ChatMessage], _ template: ChatTemplate) throws(Dropped) -> ([ChatMessage], RenderedChat, Int?) {
         var messages = messages
         while true {
             let rendered = template.render(messages)

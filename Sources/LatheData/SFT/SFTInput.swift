@@ -92,37 +92,60 @@ public struct SFTReader: Sendable {
     }
 
     private func example(_ fields: Fields, _ messages: [ChatMessage], format: String) throws -> SFTExample {
-        let source = try fields.optionalString("source") ?? self.source ?? format
-        if let id = recordID(fields.object) { return SFTExample(id: id, source: source, messages: messages) }
+        example(id: recordID(fields.object), source: try fields.optionalString("source"), messages, format: format)
+    }
+
+    /// The example both readers make: `source` is the record's own, `id` its `recordID`; a
+    /// record without an id is named by a hash of its turns.
+    func example(id: String?, source: String?, _ messages: [ChatMessage], format: String) -> SFTExample {
+        let source = source ?? self.source ?? format
+        if let id { return SFTExample(id: id, source: source, messages: messages) }
         let key = ContentKey(messages)
-        var example = SFTExample(id: "\(format)-" + key.hex, source: source, messages: messages)
+        var example = SFTExample(id: key.id(prefix: format), source: source, messages: messages)
         example.idKey = key
         return example
     }
 
     private func readThread(_ record: JSONValue, _ location: SourceLocation) throws -> SFTExample {
         let thread = try QAThread(record, at: location)
+        return try example(thread, source: try Fields(record, location, kind: "thread").optionalString("source"))
+    }
+
+    /// The thread's question and the answer chosen for it: the accepted one, else the top-scored
+    /// one of at least `minScore` (the first of equals). `source` is the record's own.
+    func example(_ thread: QAThread, source: String?) throws(Dropped) -> SFTExample {
         if thread.answers.isEmpty { throw Dropped("no_answers") }
         let answer = thread.answers.first(where: \.accepted)
             ?? thread.answers.enumerated().filter { $0.element.score >= minScore }
                 .max { $0.element.score != $1.element.score ? $0.element.score < $1.element.score : $0.offset > $1.offset }?.element
         guard let answer else { throw Dropped("no_answer_above_min_score", "no accepted answer and none scored \(minScore) or more") }
-        let fields = try Fields(record, location, kind: "thread")
-        let source = try fields.optionalString("source") ?? self.source ?? "thread"
-        return SFTExample(id: thread.id, source: source,
+        return SFTExample(id: thread.id, source: source ?? self.source ?? "thread",
                           messages: [ChatMessage(role: "user", content: thread.prompt), ChatMessage(role: "assistant", content: answer.body)])
     }
 
     private func readAlpaca(_ record: JSONValue, _ location: SourceLocation) throws -> SFTExample {
         let fields = try Fields(record, location, kind: "alpaca")
         let instruction = try fields.string("instruction")
-        let input = try fields.optionalString("input") ?? ""
+        let input = try fields.optionalString("input")
         let output = try fields.string("output")
-        var messages: [ChatMessage] = []
-        if let system = try fields.optionalString("system"), !system.isEmpty { messages.append(ChatMessage(role: "system", content: system)) }
-        messages.append(ChatMessage(role: "user", content: input.isEmpty ? instruction : instruction + "\n\n" + input))
-        messages.append(ChatMessage(role: "assistant", content: output))
+        let messages = Self.alpaca(system: try fields.optionalString("system"), user: Self.alpacaUser(instruction: instruction, input: input),
+                                   output: output)
         return try example(fields, messages, format: "alpaca")
+    }
+
+    /// An Alpaca record's user turn: the instruction, then its input after a blank line.
+    static func alpacaUser(instruction: String, input: String?) -> String {
+        guard let input, !input.isEmpty else { return instruction }
+        return instruction + "\n\n" + input
+    }
+
+    static func alpaca(system: String?, user: String, output: String) -> [ChatMessage] {
+        var messages: [ChatMessage] = []
+        messages.reserveCapacity(3)
+        if let system, !system.isEmpty { messages.append(ChatMessage(role: "system", content: system)) }
+        messages.append(ChatMessage(role: "user", content: user))
+        messages.append(ChatMessage(role: "assistant", content: output))
+        return messages
     }
 
     /// ShareGPT `{from, value}` and OpenAI `{role, content}` turns, with each other's names accepted.
