@@ -81,7 +81,7 @@ public final class Deduplicator {
     var excluded: [Bool] = []
     /// The first record with the same exact key, or -1.
     var exactOf: [Int32] = []
-    var exactFirst = ExactTable()
+    var exactFirst = FirstSeenTable<Int32>()
     var lsh: LSHIndex?
     /// Candidates of record i are `candidates[candidateStart[i]..<candidateStart[i+1]]`.
     var candidateStart: [Int] = [0]
@@ -114,9 +114,9 @@ public final class Deduplicator {
             + exactFirst.memoryBytes
     }
 
-    /// An `ExactTable` slot (a 128-bit key and a record number, 24 bytes) at a load between
-    /// three eighths and three quarters.
-    static let exactEntryBytes = 64
+    /// A `FirstSeenTable` slot (a 128-bit key and an entry, 24 bytes) at a load between three
+    /// eighths and three quarters, and the record number.
+    static let exactEntryBytes = 68
 
     /// After an LSH insert: record the peak, and spill the index when the tables pass the budget.
     private func account() throws {
@@ -287,7 +287,7 @@ public final class Deduplicator {
             ids.append(analysis.id)
             let output = analysis.rewritten ?? record
             if let key = analysis.exact {
-                if let first = exactFirst.firstOrInsert(key, Int32(number)) { return [duplicate(output, exact: true, of: Int(first))] }
+                if let first = exactFirst.firstOrInsert(high: key.high, low: key.low, Int32(number)) { return [duplicate(output, exact: true, of: Int(first))] }
             }
             if let bands = analysis.bands {
                 let found = lsh!.insert(doc: number, bandHashes: bands)
@@ -331,7 +331,7 @@ public final class Deduplicator {
             }
             ids.append(analysis.id)
             if let key = analysis.exact {
-                if let first = exactFirst.firstOrInsert(key, Int32(number)) {
+                if let first = exactFirst.firstOrInsert(high: key.high, low: key.low, Int32(number)) {
                     exactOf[number] = first
                     return []
                 }
@@ -354,7 +354,7 @@ public final class Deduplicator {
         }
         analyzer.involved = involved
         analyzer.inputIndex = inputIndex
-        exactFirst = ExactTable()
+        exactFirst = FirstSeenTable<Int32>()
         lsh = nil
         report.candidatePairs = candidates.count
         clusters = UnionFind(count: excluded.count)

@@ -299,23 +299,3 @@ import LatheIO
         }
     }
 }
-
-@Suite struct ExactTableTests {
-    /// Against a Dictionary, through several doublings, with keys that share their low bits
-    /// (the probe start) and keys that differ only in their high half.
-    @Test func firstRecordOfEachKeyAsADictionaryWouldKeepIt() {
-        var rng = SplitMix64(seed: 21)
-        var table = ExactTable()
-        var reference: [Hash128: Int32] = [:]
-        for record in Int32(0)..<20_000 {
-            let pick = rng.next() % 3
-            let key = pick == 0 ? Hash128(high: rng.next() % 5000, low: 7)
-                : pick == 1 ? Hash128(high: 1, low: rng.next() % 5000 << 20)
-                : Hash128(high: rng.next(), low: rng.next())
-            let expected = reference[key]
-            if expected == nil { reference[key] = record }
-            #expect(table.firstOrInsert(key, record) == expected)
-        }
-        #expect(table.count == reference.count && table.count > 10_000)
-    }
-}
