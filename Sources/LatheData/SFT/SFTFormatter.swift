@@ -96,39 +96,17 @@ public struct ContentKey: Hashable, Sendable {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
-/// The first record's id for each content key, the duplicate check of `lathe-format-sft`: an
-/// open-addressed table indexed by the key's own bits, which are already a hash.
+/// The first record's id for each content key, the duplicate check of `lathe-format-sft`: a
+/// `FirstSeenTable` keyed by its bits, which are already a hash.
 public struct FirstWithContent {
-    private var keys: [ContentKey] = []
-    private var ids: [String] = []
-    /// 1 + the position in `keys` of the key in each slot, 0 for an empty slot; a power of two
-    /// long, at most half full.
-    private var slots = [Int](repeating: 0, count: 1024)
+    private var table = FirstSeenTable<String>()
 
     public init() {}
 
     /// The id of the earlier record with `key`; nil when there was none, and `id` is noted as
     /// the first.
     public mutating func insert(_ key: ContentKey, id: String) -> String? {
-        var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
-        while slots[slot] != 0 {
-            if keys[slots[slot] - 1] == key { return ids[slots[slot] - 1] }
-            slot = (slot + 1) & (slots.count - 1)
-        }
-        keys.append(key)
-        ids.append(id)
-        slots[slot] = keys.count
-        if 2 * keys.count > slots.count { grow() }
-        return nil
-    }
-
-    private mutating func grow() {
-        slots = [Int](repeating: 0, count: 2 * slots.count)
-        for (i, key) in keys.enumerated() {
-            var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
-            while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
-            slots[slot] = i + 1
-        }
+        table.firstOrInsert(high: key.b, low: key.a, id)
     }
 }
 
