@@ -47,7 +47,7 @@ public struct PairingSettings: Sendable {
     /// The pairs for one prompt, in a fixed order; throws `Dropped` naming why there are none.
     /// Ties in score are broken by position: the first listed of equally best responses is
     /// "best", the last listed of equally worst ones is "worst".
-    public func pairs(_ responses: [ScoredResponse], key: String) throws -> [ResponsePair] {
+    public func pairs(_ responses: [ScoredResponse], key: String) throws(Dropped) -> [ResponsePair] {
         // Identical texts are one response (the first listed keeps its score); a pair of
         // identical texts would teach nothing but position. Texts are compared by their
         // scalars, as JSON compares strings: hashing a String would normalise every non-ASCII

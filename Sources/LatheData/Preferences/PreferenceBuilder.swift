@@ -76,10 +76,7 @@ public struct PreferenceBuilder: Sendable {
         switch kind {
         case .auto: fatalError("resolved above")
         case .thread:
-            let thread = try QAThread(record, at: location)
-            if thread.answers.isEmpty { throw Dropped("no_answers") }
-            let scored = thread.answers.enumerated().map { ScoredResponse(index: $0.offset, content: $0.element.body, score: threadScore($0.element)) }
-            return .pairs(try records(id: thread.id, source: thread.source, prompt: thread.prompt, scored))
+            return try pairs(QAThread(record, at: location))
         case .candidates:
             let fields = try Fields(record, location, kind: "candidates")
             guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
@@ -101,6 +98,20 @@ public struct PreferenceBuilder: Sendable {
             return .judgment(Judgment(id: id, source: try fields.optionalString("source") ?? "judgment", prompt: try fields.string("prompt"),
                                       responseA: try fields.string("response_a"), responseB: try fields.string("response_b"), winner: winner))
         }
+    }
+
+    /// `build`'s fast path for thread records, read from the line's bytes (`QAThread(line:at:)`):
+    /// what `build` makes of the parsed line, or nil to leave the line to the parser and `build`.
+    public func build(line: UnsafeRawBufferPointer, at location: SourceLocation) -> Result<PreferenceItem, Dropped>? {
+        guard input == .auto || input == .thread, let thread = QAThread(line: line, at: location) else { return nil }
+        return Result { () throws(Dropped) in try pairs(thread) }
+    }
+
+    /// A thread's answers, scored, as pairs: every step after reading, shared by both paths.
+    func pairs(_ thread: QAThread) throws(Dropped) -> PreferenceItem {
+        if thread.answers.isEmpty { throw Dropped("no_answers") }
+        let scored = thread.answers.enumerated().map { ScoredResponse(index: $0.offset, content: $0.element.body, score: threadScore($0.element)) }
+        return .pairs(try records(id: thread.id, source: thread.source, prompt: thread.prompt, scored))
     }
 
     /// A response's score: the mean of its `aspects` (numbers, or numbers written as text as
@@ -125,7 +136,7 @@ public struct PreferenceBuilder: Sendable {
 
     /// The pairs of one prompt's responses as records. The prompt and each response are
     /// serialised once, however many pairs they are written in (all-pairs writes each 4 times).
-    func records(id: String, source: String, prompt: String, _ scored: [ScoredResponse]) throws -> [PreferenceRecord] {
+    func records(id: String, source: String, prompt: String, _ scored: [ScoredResponse]) throws(Dropped) -> [PreferenceRecord] {
         let pairs = try pairing.pairs(scored, key: id)
         let promptJSON = encoded(prompt, role: "user")
         var responseJSON: [Int: [UInt8]] = [:]

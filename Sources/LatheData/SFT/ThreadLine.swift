@@ -5,7 +5,120 @@ extension QAThread {
     /// path of `lathe-format-sft` and `lathe-pair-prefs`. nil when the line is left to the
     /// parser (`init(_:at:)`), which then gives the verdict and any error message; a thread
     /// it returns equals the one the parser's path makes of the same line.
+    ///
+    /// Reads `id` (a non-empty string, or a number as written), `source` (a string or null),
+    /// `question.title`/`body` and each answer's `body`, `score` (a plain integer of at most
+    /// 18 digits) and `accepted` (only `true` counts, as `JSONValue.bool ?? false` has it);
+    /// other members are scanned for validity and skipped. Anything else, including what
+    /// `JSONScanner` leaves to the parser (escaped or non-ASCII keys, many keys), is nil.
     public init?(line: UnsafeRawBufferPointer, at location: SourceLocation) {
-        return nil
+        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        let scan = JSONScanner(base: base, end: line.count)
+        var pos = scan.skipWhitespace(0)
+        guard pos < scan.end, base[pos] == UInt8(ascii: "{") else { return nil }
+        var id: String?, source: String?, prompt: String?, answers: [Answer]?
+        let complete = scan.members(&pos) { name, pos in
+            if scan.key(name, is: "id") { return read(scan.recordID(&pos), into: &id) }
+            if scan.key(name, is: "source") { return scan.literal("null", &pos) || read(scan.string(&pos), into: &source) }
+            if scan.key(name, is: "question") { return read(scan.question(&pos), into: &prompt) }
+            if scan.key(name, is: "answers") { return read(scan.answers(&pos), into: &answers) }
+            return scan.skipValue(&pos, depth: 1) != nil
+        }
+        guard complete, scan.skipWhitespace(pos) == scan.end, let id, let prompt, let answers else { return nil }
+        self.init(id: id, source: source ?? "thread", prompt: prompt, answers: answers)
+    }
+}
+
+/// Keeps what a reader read in `slot`; false, which stops the walk, when it read nothing.
+private func read<T>(_ value: T?, into slot: inout T?) -> Bool {
+    slot = value
+    return value != nil
+}
+
+/// The readers behind `QAThread(line:at:)`: each starts at a value and moves past it, or
+/// answers nil for a value of another type or one left to the parser.
+private extension JSONScanner {
+    func key(_ key: Range<Int>, is name: StaticString) -> Bool {
+        self.key(key, is: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// A string's content as the parser decodes it.
+    func string(_ pos: inout Int) -> String? {
+        guard pos < end, base[pos] == UInt8(ascii: "\"") else { return nil }
+        let start = pos
+        guard let contents = scanString(&pos) else { return nil }
+        guard contents.contains(.escapes) else {
+            return String(decoding: UnsafeBufferPointer(start: base + start + 1, count: pos - start - 2), as: UTF8.self)
+        }
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(pos - start)
+        appendDecoded(start, pos, into: &decoded)
+        return String(decoding: decoded, as: UTF8.self)
+    }
+
+    /// `recordID`'s reading: a non-empty string, or a number's text as written.
+    func recordID(_ pos: inout Int) -> String? {
+        guard pos < end else { return nil }
+        guard base[pos] != UInt8(ascii: "\"") else {
+            guard let id = string(&pos), !id.isEmpty else { return nil }
+            return id
+        }
+        let start = pos
+        guard base[pos] == UInt8(ascii: "-") || base[pos] &- UInt8(ascii: "0") < 10, scanNumber(&pos) != nil else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
+    }
+
+    /// The integer `JSONNumber.int` reads, for a plain integer short enough that it cannot
+    /// overflow; nil for the rest (fractions, exponents, 19 digits and more).
+    func integer(_ pos: inout Int) -> Int? {
+        guard pos < end, base[pos] == UInt8(ascii: "-") || base[pos] &- UInt8(ascii: "0") < 10 else { return nil }
+        let start = pos
+        guard scanNumber(&pos) == true else { return nil }
+        let negative = base[start] == UInt8(ascii: "-")
+        let digits = (negative ? start + 1 : start)..<pos
+        guard digits.count <= 18 else { return nil }
+        var value = 0
+        for i in digits { value = value * 10 + Int(base[i] &- UInt8(ascii: "0")) }
+        return negative ? -value : value
+    }
+
+    /// The question object as the user turn: its title, a blank line, its body.
+    func question(_ pos: inout Int) -> String? {
+        guard pos < end, base[pos] == UInt8(ascii: "{") else { return nil }
+        var title: String?, body: String?
+        let complete = members(&pos) { name, pos in
+            if key(name, is: "title") { return read(string(&pos), into: &title) }
+            if key(name, is: "body") { return read(string(&pos), into: &body) }
+            return skipValue(&pos, depth: 2) != nil
+        }
+        guard complete, let title, let body else { return nil }
+        return QAThread.prompt(title: title, body: body)
+    }
+
+    func answers(_ pos: inout Int) -> [QAThread.Answer]? {
+        guard pos < end, base[pos] == UInt8(ascii: "[") else { return nil }
+        var answers: [QAThread.Answer] = []
+        let complete = elements(&pos) { _, pos in
+            guard let answer = answer(&pos) else { return false }
+            answers.append(answer)
+            return true
+        }
+        return complete ? answers : nil
+    }
+
+    func answer(_ pos: inout Int) -> QAThread.Answer? {
+        guard pos < end, base[pos] == UInt8(ascii: "{") else { return nil }
+        var body: String?, score: Int?, accepted = false
+        let complete = members(&pos) { name, pos in
+            if key(name, is: "body") { return read(string(&pos), into: &body) }
+            if key(name, is: "score") { return read(integer(&pos), into: &score) }
+            if key(name, is: "accepted") {
+                accepted = literal("true", &pos)
+                if accepted { return true }
+            }
+            return skipValue(&pos, depth: 3) != nil
+        }
+        guard complete, let body, let score else { return nil }
+        return QAThread.Answer(body: body, score: score, accepted: accepted)
     }
 }
