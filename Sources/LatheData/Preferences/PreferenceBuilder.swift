@@ -61,7 +61,11 @@ public struct PreferenceBuilder: Sendable {
 
     /// A thread answer's score: log2(1 + max(0, votes)), plus `acceptedBonus` when accepted.
     public func threadScore(_ answer: QAThread.Answer) -> Double {
-        log2(1 + Double(max(0, answer.score))) + (answer.accepted ? acceptedBonus : 0)
+        threadScore(votes: answer.score, accepted: answer.accepted)
+    }
+
+    func threadScore(votes: Int, accepted: Bool) -> Double {
+        log2(1 + Double(max(0, votes))) + (accepted ? acceptedBonus : 0)
     }
 
     /// Throws `RecordError` for a record of the wrong shape and `Dropped` for one that makes no pair.
@@ -76,7 +80,9 @@ public struct PreferenceBuilder: Sendable {
         switch kind {
         case .auto: fatalError("resolved above")
         case .thread:
-            return try pairs(QAThread(record, at: location))
+            let thread = try QAThread(record, at: location)
+            return try pairs(ThreadLine(id: thread.id, source: thread.source, prompt: thread.prompt,
+                                        answers: thread.answers.map { .init(body: ResponseText($0.body), votes: $0.score, accepted: $0.accepted) }))
         case .candidates:
             let fields = try Fields(record, location, kind: "candidates")
             guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
@@ -100,17 +106,20 @@ public struct PreferenceBuilder: Sendable {
         }
     }
 
-    /// `build`'s fast path for thread records, read from the line's bytes (`QAThread(line:at:)`):
-    /// what `build` makes of the parsed line, or nil to leave the line to the parser and `build`.
+    /// `build`'s fast path for thread records, read from the line's bytes (`ThreadLine`, as
+    /// `QAThread(line:at:)` reads them, answers kept in their written form): what `build` makes
+    /// of the parsed line, or nil to leave the line to the parser and `build`.
     public func build(line: UnsafeRawBufferPointer, at location: SourceLocation) -> Result<PreferenceItem, Dropped>? {
-        guard input == .auto || input == .thread, let thread = QAThread(line: line, at: location) else { return nil }
+        guard input == .auto || input == .thread, let thread = ThreadLine(line: line, body: ResponseText.init(scanning:_:)) else { return nil }
         return Result { () throws(Dropped) in try pairs(thread) }
     }
 
     /// A thread's answers, scored, as pairs: every step after reading, shared by both paths.
-    func pairs(_ thread: QAThread) throws(Dropped) -> PreferenceItem {
+    func pairs(_ thread: ThreadLine<ResponseText>) throws(Dropped) -> PreferenceItem {
         if thread.answers.isEmpty { throw Dropped("no_answers") }
-        let scored = thread.answers.enumerated().map { ScoredResponse(index: $0.offset, content: $0.element.body, score: threadScore($0.element)) }
+        let scored = thread.answers.enumerated().map { i, answer in
+            ScoredResponse(index: i, text: answer.body, score: threadScore(votes: answer.votes, accepted: answer.accepted))
+        }
         return .pairs(try records(id: thread.id, source: thread.source, prompt: thread.prompt, scored))
     }
 
@@ -134,15 +143,16 @@ public struct PreferenceBuilder: Sendable {
         return count > 0 ? total / Double(count) : nil
     }
 
-    /// The pairs of one prompt's responses as records. The prompt and each response are
-    /// serialised once, however many pairs they are written in (all-pairs writes each 4 times).
+    /// The pairs of one prompt's responses as records (each response's `index` its position in
+    /// `scored`). The prompt and each response are serialised once, however many pairs they are
+    /// written in (all-pairs writes each 4 times).
     func records(id: String, source: String, prompt: String, _ scored: [ScoredResponse]) throws(Dropped) -> [PreferenceRecord] {
         let pairs = try pairing.pairs(scored, key: id)
         let promptJSON = encoded(prompt, role: "user")
-        var responseJSON: [Int: [UInt8]] = [:]
+        var responseJSON = [[UInt8]?](repeating: nil, count: scored.count)
         func response(_ response: ScoredResponse) -> [UInt8] {
             if let known = responseJSON[response.index] { return known }
-            let json = encoded(response.content, role: "assistant")
+            let json = encoded(response.text, role: "assistant")
             responseJSON[response.index] = json
             return json
         }
@@ -157,16 +167,17 @@ public struct PreferenceBuilder: Sendable {
     /// `text` as a prompt or response is written in the configured style: a list of one
     /// message with `role` (conversational), or the text itself (standard).
     public func encoded(_ text: String, role: String) -> [UInt8] {
+        encoded(ResponseText(text), role: role)
+    }
+
+    func encoded(_ text: ResponseText, role: String) -> [UInt8] {
+        guard style == .conversational else { return text.json }
         var json: [UInt8] = []
-        json.reserveCapacity(text.utf8.count + 40)
-        guard style == .conversational else {
-            JSONWriter.writeString(text, into: &json)
-            return json
-        }
+        json.reserveCapacity(text.json.count + role.utf8.count + 32)
         json.append(contentsOf: #"[{"role":"#.utf8)
         JSONWriter.writeString(role, into: &json)
         json.append(contentsOf: #","content":"#.utf8)
-        JSONWriter.writeString(text, into: &json)
+        json.append(contentsOf: text.json)
         json.append(contentsOf: "}]".utf8)
         return json
     }

@@ -2,16 +2,40 @@ import LatheIO
 
 extension QAThread {
     /// A thread read straight from its JSON line, without building a `JSONValue`: the fast
-    /// path of `lathe-format-sft` and `lathe-pair-prefs`. nil when the line is left to the
-    /// parser (`init(_:at:)`), which then gives the verdict and any error message; a thread
-    /// it returns equals the one the parser's path makes of the same line.
-    ///
-    /// Reads `id` (a non-empty string, or a number as written), `source` (a string or null),
-    /// `question.title`/`body` and each answer's `body`, `score` (a plain integer of at most
-    /// 18 digits) and `accepted` (only `true` counts, as `JSONValue.bool ?? false` has it);
-    /// other members are scanned for validity and skipped. Anything else, including what
-    /// `JSONScanner` leaves to the parser (escaped or non-ASCII keys, many keys), is nil.
+    /// path of `lathe-format-sft` (and, through `ThreadLine`, of `lathe-pair-prefs`). nil when
+    /// the line is left to the parser (`init(_:at:)`), which then gives the verdict and any
+    /// error message; a thread it returns equals the one the parser's path makes of the line.
     public init?(line: UnsafeRawBufferPointer, at location: SourceLocation) {
+        guard let thread = ThreadLine(line: line, body: { scan, pos in scan.string(&pos) }) else { return nil }
+        self.init(id: thread.id, source: thread.source, prompt: thread.prompt,
+                  answers: thread.answers.map { Answer(body: $0.body, score: $0.votes, accepted: $0.accepted) })
+    }
+}
+
+/// A thread's fields as `QAThread` has them, each answer's body as the caller reads it
+/// (`String`, or `ResponseText` for pair-prefs, which writes bodies without decoding them).
+struct ThreadLine<Body> {
+    struct Answer {
+        var body: Body
+        var votes: Int
+        var accepted: Bool
+    }
+
+    var id: String
+    var source: String
+    var prompt: String
+    var answers: [Answer]
+}
+
+extension ThreadLine {
+    /// Reads `id` (a non-empty string, or a number as written), `source` (a string or null),
+    /// `question.title`/`body` and each answer's `body` (with `body`, which starts at the
+    /// value and moves past it, nil for anything but a string it reads), `score` (a plain
+    /// integer of at most 18 digits) and `accepted` (only `true` counts, as
+    /// `JSONValue.bool ?? false` has it); other members are scanned for validity and skipped.
+    /// Anything else, including what `JSONScanner` leaves to the parser (escaped or non-ASCII
+    /// keys, many keys), is nil.
+    init?(line: UnsafeRawBufferPointer, body: (JSONScanner, inout Int) -> Body?) {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let scan = JSONScanner(base: base, end: line.count)
         var pos = scan.skipWhitespace(0)
@@ -21,11 +45,38 @@ extension QAThread {
             if scan.key(name, is: "id") { return read(scan.recordID(&pos), into: &id) }
             if scan.key(name, is: "source") { return scan.literal("null", &pos) || read(scan.string(&pos), into: &source) }
             if scan.key(name, is: "question") { return read(scan.question(&pos), into: &prompt) }
-            if scan.key(name, is: "answers") { return read(scan.answers(&pos), into: &answers) }
+            if scan.key(name, is: "answers") { return read(Self.answers(scan, &pos, body), into: &answers) }
             return scan.skipValue(&pos, depth: 1) != nil
         }
         guard complete, scan.skipWhitespace(pos) == scan.end, let id, let prompt, let answers else { return nil }
         self.init(id: id, source: source ?? "thread", prompt: prompt, answers: answers)
+    }
+
+    static func answers(_ scan: JSONScanner, _ pos: inout Int, _ body: (JSONScanner, inout Int) -> Body?) -> [Answer]? {
+        guard pos < scan.end, scan.base[pos] == UInt8(ascii: "[") else { return nil }
+        var answers: [Answer] = []
+        let complete = scan.elements(&pos) { _, pos in
+            guard let answer = answer(scan, &pos, body) else { return false }
+            answers.append(answer)
+            return true
+        }
+        return complete ? answers : nil
+    }
+
+    static func answer(_ scan: JSONScanner, _ pos: inout Int, _ body: (JSONScanner, inout Int) -> Body?) -> Answer? {
+        guard pos < scan.end, scan.base[pos] == UInt8(ascii: "{") else { return nil }
+        var text: Body?, votes: Int?, accepted = false
+        let complete = scan.members(&pos) { name, pos in
+            if scan.key(name, is: "body") { return read(body(scan, &pos), into: &text) }
+            if scan.key(name, is: "score") { return read(scan.integer(&pos), into: &votes) }
+            if scan.key(name, is: "accepted") {
+                accepted = scan.literal("true", &pos)
+                if accepted { return true }
+            }
+            return scan.skipValue(&pos, depth: 3) != nil
+        }
+        guard complete, let text, let votes else { return nil }
+        return Answer(body: text, votes: votes, accepted: accepted)
     }
 }
 
@@ -35,9 +86,9 @@ private func read<T>(_ value: T?, into slot: inout T?) -> Bool {
     return value != nil
 }
 
-/// The readers behind `QAThread(line:at:)`: each starts at a value and moves past it, or
-/// answers nil for a value of another type or one left to the parser.
-private extension JSONScanner {
+/// The readers behind `ThreadLine`: each starts at a value and moves past it, or answers nil
+/// for a value of another type or one left to the parser.
+extension JSONScanner {
     func key(_ key: Range<Int>, is name: StaticString) -> Bool {
         self.key(key, is: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
     }
@@ -93,32 +144,5 @@ private extension JSONScanner {
         }
         guard complete, let title, let body else { return nil }
         return QAThread.prompt(title: title, body: body)
-    }
-
-    func answers(_ pos: inout Int) -> [QAThread.Answer]? {
-        guard pos < end, base[pos] == UInt8(ascii: "[") else { return nil }
-        var answers: [QAThread.Answer] = []
-        let complete = elements(&pos) { _, pos in
-            guard let answer = answer(&pos) else { return false }
-            answers.append(answer)
-            return true
-        }
-        return complete ? answers : nil
-    }
-
-    func answer(_ pos: inout Int) -> QAThread.Answer? {
-        guard pos < end, base[pos] == UInt8(ascii: "{") else { return nil }
-        var body: String?, score: Int?, accepted = false
-        let complete = members(&pos) { name, pos in
-            if key(name, is: "body") { return read(string(&pos), into: &body) }
-            if key(name, is: "score") { return read(integer(&pos), into: &score) }
-            if key(name, is: "accepted") {
-                accepted = literal("true", &pos)
-                if accepted { return true }
-            }
-            return skipValue(&pos, depth: 3) != nil
-        }
-        guard complete, let body, let score else { return nil }
-        return QAThread.Answer(body: body, score: score, accepted: accepted)
     }
 }
