@@ -49,7 +49,10 @@ public struct ResponseText: Sendable, Equatable {
     }
 }
 
-extension ResponseText {
+extension ResponseText: ThreadText {
+    /// The text itself (for split keys).
+    public var string: String { (try? JSONParser.parse(json))?.string ?? "" }
+
     /// The JSON string at `pos` in the written form, read by `ThreadLine`: copied as it lies
     /// when it has no escapes, else decoded and escaped again (`\u00e9` is written é, `\/` /).
     init?(scanning scan: JSONScanner, _ pos: inout Int) {
@@ -62,6 +65,16 @@ extension ResponseText {
         pos = start
         guard let text = scan.string(&pos) else { return nil }
         self.init(text)
+    }
+
+    /// Escaping works scalar by scalar, so the written form of title + "\n\n" + body is
+    /// theirs joined inside one pair of quotes.
+    static func prompt(title: ResponseText, body: ResponseText) -> ResponseText {
+        if title.json.count == 2 { return body }
+        if body.json.count == 2 { return title }
+        var json = title.json.dropLast() + #"\n\n"#.utf8
+        json.append(contentsOf: body.json.dropFirst())
+        return ResponseText(json: Array(json))
     }
 }
 
@@ -132,8 +145,10 @@ public struct PairingSettings: Sendable {
                 for b in distinct where a.score > b.score { candidates.append(ResponsePair(chosen: a, rejected: b)) }
             }
         }
-        candidates = candidates.filter { $0.margin >= minMargin }
-        guard !candidates.isEmpty else { throw Dropped("below_min_margin") }
+        if minMargin > 0 {  // every candidate's margin is positive
+            candidates = candidates.filter { $0.margin >= minMargin }
+            guard !candidates.isEmpty else { throw Dropped("below_min_margin") }
+        }
         if let maxLengthRatio {
             candidates = candidates.filter { Self.lengthRatio($0) <= maxLengthRatio }
             guard !candidates.isEmpty else { throw Dropped("length_ratio") }

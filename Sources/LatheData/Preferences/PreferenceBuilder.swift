@@ -25,7 +25,9 @@ public enum PreferenceStyle: String, CaseIterable, Sendable {
 public struct PreferenceRecord: Sendable {
     /// The record as a JSON line (without its newline), serialised where it was made.
     public var line: [UInt8]
-    public var splitKey: String
+    var prompt: ResponseText
+    /// The prompt's text, decoded only when splits want it.
+    public var splitKey: String { prompt.string }
 }
 
 /// What one input record makes: pairs written now, or a judgment to aggregate with others.
@@ -81,7 +83,7 @@ public struct PreferenceBuilder: Sendable {
         case .auto: fatalError("resolved above")
         case .thread:
             let thread = try QAThread(record, at: location)
-            return try pairs(ThreadLine(id: thread.id, source: thread.source, prompt: thread.prompt,
+            return try pairs(ThreadLine(id: thread.id, source: thread.source, prompt: ResponseText(thread.prompt),
                                         answers: thread.answers.map { .init(body: ResponseText($0.body), votes: $0.score, accepted: $0.accepted) }))
         case .candidates:
             let fields = try Fields(record, location, kind: "candidates")
@@ -95,7 +97,7 @@ public struct PreferenceBuilder: Sendable {
                 scored.append(ScoredResponse(index: i, content: content, score: score))
             }
             if scored.count < 2 { throw Dropped("too_few_responses") }
-            return .pairs(try records(id: id, source: try fields.optionalString("source") ?? "candidates", prompt: prompt, scored))
+            return .pairs(try records(id: id, source: try fields.optionalString("source") ?? "candidates", prompt: ResponseText(prompt), scored))
         case .judgment:
             let fields = try Fields(record, location, kind: "judgment")
             guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
@@ -107,10 +109,10 @@ public struct PreferenceBuilder: Sendable {
     }
 
     /// `build`'s fast path for thread records, read from the line's bytes (`ThreadLine`, as
-    /// `QAThread(line:at:)` reads them, answers kept in their written form): what `build` makes
+    /// `QAThread(line:at:)` reads them, texts kept in their written form): what `build` makes
     /// of the parsed line, or nil to leave the line to the parser and `build`.
     public func build(line: UnsafeRawBufferPointer, at location: SourceLocation) -> Result<PreferenceItem, Dropped>? {
-        guard input == .auto || input == .thread, let thread = ThreadLine(line: line, body: ResponseText.init(scanning:_:)) else { return nil }
+        guard input == .auto || input == .thread, let thread = ThreadLine<ResponseText>(line: line) else { return nil }
         return Result { () throws(Dropped) in try pairs(thread) }
     }
 
@@ -143,56 +145,40 @@ public struct PreferenceBuilder: Sendable {
         return count > 0 ? total / Double(count) : nil
     }
 
-    /// The pairs of one prompt's responses as records (each response's `index` its position in
-    /// `scored`). The prompt and each response are serialised once, however many pairs they are
-    /// written in (all-pairs writes each 4 times).
-    func records(id: String, source: String, prompt: String, _ scored: [ScoredResponse]) throws(Dropped) -> [PreferenceRecord] {
-        let pairs = try pairing.pairs(scored, key: id)
-        let promptJSON = encoded(prompt, role: "user")
-        var responseJSON = [[UInt8]?](repeating: nil, count: scored.count)
-        func response(_ response: ScoredResponse) -> [UInt8] {
-            if let known = responseJSON[response.index] { return known }
-            let json = encoded(response.text, role: "assistant")
-            responseJSON[response.index] = json
-            return json
+    /// The pairs of one prompt's responses as records. The prompt and each response were
+    /// escaped once, into their written form, however many pairs they are written in.
+    func records(id: String, source: String, prompt: ResponseText, _ scored: [ScoredResponse]) throws(Dropped) -> [PreferenceRecord] {
+        try pairing.pairs(scored, key: id).map { pair in
+            PreferenceRecord(line: line(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: prompt, pair), prompt: prompt)
         }
-        return pairs.map { pair in
-            PreferenceRecord(line: line(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: promptJSON,
-                                        chosen: response(pair.chosen), rejected: response(pair.rejected),
-                                        scores: (pair.chosen.score, pair.rejected.score)),
-                             splitKey: prompt)
-        }
+    }
+
+    /// One preference record; key order is fixed so output bytes are.
+    func line(id: String, source: String, prompt: ResponseText, _ pair: ResponsePair) -> [UInt8] {
+        // 300: the keys, the message lists around three texts, two scores.
+        var object = JSONObjectWriter(capacity: prompt.json.count + pair.chosen.text.json.count + pair.rejected.text.json.count
+                                      + id.utf8.count + source.utf8.count + 300)
+        object.string("id", id)
+        object.field("prompt") { write(prompt, role: "user", into: &$0) }
+        object.field("chosen") { write(pair.chosen.text, role: "assistant", into: &$0) }
+        object.field("rejected") { write(pair.rejected.text, role: "assistant", into: &$0) }
+        object.value("score_chosen", JSONNumber(pair.chosen.score).map(JSONValue.number) ?? .null)
+        object.value("score_rejected", JSONNumber(pair.rejected.score).map(JSONValue.number) ?? .null)
+        object.string("source", source)
+        return object.finish()
     }
 
     /// `text` as a prompt or response is written in the configured style: a list of one
     /// message with `role` (conversational), or the text itself (standard).
-    public func encoded(_ text: String, role: String) -> [UInt8] {
-        encoded(ResponseText(text), role: role)
-    }
-
-    func encoded(_ text: ResponseText, role: String) -> [UInt8] {
-        guard style == .conversational else { return text.json }
-        var json: [UInt8] = []
-        json.reserveCapacity(text.json.count + role.utf8.count + 32)
-        json.append(contentsOf: #"[{"role":"#.utf8)
-        JSONWriter.writeString(role, into: &json)
-        json.append(contentsOf: #","content":"#.utf8)
-        json.append(contentsOf: text.json)
-        json.append(contentsOf: "}]".utf8)
-        return json
-    }
-
-    /// One preference record from its parts as `encoded` wrote them; key order is fixed so
-    /// output bytes are.
-    public func line(id: String, source: String, prompt: [UInt8], chosen: [UInt8], rejected: [UInt8], scores: (Double, Double)) -> [UInt8] {
-        var object = JSONObjectWriter(capacity: prompt.count + chosen.count + rejected.count + id.utf8.count + source.utf8.count + 96)
-        object.string("id", id)
-        object.serialised("prompt", prompt)
-        object.serialised("chosen", chosen)
-        object.serialised("rejected", rejected)
-        object.value("score_chosen", JSONNumber(scores.0).map(JSONValue.number) ?? .null)
-        object.value("score_rejected", JSONNumber(scores.1).map(JSONValue.number) ?? .null)
-        object.string("source", source)
-        return object.finish()
+    func write(_ text: ResponseText, role: StaticString, into out: inout [UInt8]) {
+        guard style == .conversational else {
+            out.append(contentsOf: text.json)
+            return
+        }
+        out.append(contentsOf: #"[{"role":""#.utf8)
+        out.append(contentsOf: UnsafeBufferPointer(start: role.utf8Start, count: role.utf8CodeUnitCount))
+        out.append(contentsOf: #"","content":"#.utf8)
+        out.append(contentsOf: text.json)
+        out.append(contentsOf: "}]".utf8)
     }
 }

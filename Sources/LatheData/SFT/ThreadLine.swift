@@ -6,68 +6,96 @@ extension QAThread {
     /// the line is left to the parser (`init(_:at:)`), which then gives the verdict and any
     /// error message; a thread it returns equals the one the parser's path makes of the line.
     public init?(line: UnsafeRawBufferPointer, at location: SourceLocation) {
-        guard let thread = ThreadLine(line: line, body: { scan, pos in scan.string(&pos) }) else { return nil }
+        guard let thread = ThreadLine<String>(line: line) else { return nil }
         self.init(id: thread.id, source: thread.source, prompt: thread.prompt,
                   answers: thread.answers.map { Answer(body: $0.body, score: $0.votes, accepted: $0.accepted) })
     }
 }
 
-/// A thread's fields as `QAThread` has them, each answer's body as the caller reads it
-/// (`String`, or `ResponseText` for pair-prefs, which writes bodies without decoding them).
-struct ThreadLine<Body> {
+/// The form `ThreadLine` reads a thread's texts in: `String`, or `ResponseText` for
+/// pair-prefs, which writes them without decoding them.
+protocol ThreadText {
+    /// The JSON string at `pos`, moving past it; nil for any other value or one left to the parser.
+    init?(scanning scan: JSONScanner, _ pos: inout Int)
+    /// The question as the user turn: its title, a blank line, its body (either alone when the
+    /// other is empty), as `QAThread.prompt(title:body:)` makes it.
+    static func prompt(title: Self, body: Self) -> Self
+}
+
+extension String: ThreadText {
+    init?(scanning scan: JSONScanner, _ pos: inout Int) {
+        guard let text = scan.string(&pos) else { return nil }
+        self = text
+    }
+
+    static func prompt(title: String, body: String) -> String { QAThread.prompt(title: title, body: body) }
+}
+
+/// A thread's fields as `QAThread` has them, its texts (prompt, answers' bodies) read as `Text`.
+struct ThreadLine<Text: ThreadText> {
     struct Answer {
-        var body: Body
+        var body: Text
         var votes: Int
         var accepted: Bool
     }
 
     var id: String
     var source: String
-    var prompt: String
+    var prompt: Text
     var answers: [Answer]
 }
 
 extension ThreadLine {
     /// Reads `id` (a non-empty string, or a number as written), `source` (a string or null),
-    /// `question.title`/`body` and each answer's `body` (with `body`, which starts at the
-    /// value and moves past it, nil for anything but a string it reads), `score` (a plain
-    /// integer of at most 18 digits) and `accepted` (only `true` counts, as
-    /// `JSONValue.bool ?? false` has it); other members are scanned for validity and skipped.
-    /// Anything else, including what `JSONScanner` leaves to the parser (escaped or non-ASCII
-    /// keys, many keys), is nil.
-    init?(line: UnsafeRawBufferPointer, body: (JSONScanner, inout Int) -> Body?) {
+    /// `question.title`/`body` and each answer's `body`, `score` (a plain integer of at most
+    /// 18 digits) and `accepted` (only `true` counts, as `JSONValue.bool ?? false` has it);
+    /// other members are scanned for validity and skipped. Anything else, including what
+    /// `JSONScanner` leaves to the parser (escaped or non-ASCII keys, many keys), is nil.
+    init?(line: UnsafeRawBufferPointer) {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let scan = JSONScanner(base: base, end: line.count)
         var pos = scan.skipWhitespace(0)
         guard pos < scan.end, base[pos] == UInt8(ascii: "{") else { return nil }
-        var id: String?, source: String?, prompt: String?, answers: [Answer]?
+        var id: String?, source: String?, prompt: Text?, answers: [Answer]?
         let complete = scan.members(&pos) { name, pos in
             if scan.key(name, is: "id") { return read(scan.recordID(&pos), into: &id) }
             if scan.key(name, is: "source") { return scan.literal("null", &pos) || read(scan.string(&pos), into: &source) }
-            if scan.key(name, is: "question") { return read(scan.question(&pos), into: &prompt) }
-            if scan.key(name, is: "answers") { return read(Self.answers(scan, &pos, body), into: &answers) }
+            if scan.key(name, is: "question") { return read(Self.question(scan, &pos), into: &prompt) }
+            if scan.key(name, is: "answers") { return read(Self.answers(scan, &pos), into: &answers) }
             return scan.skipValue(&pos, depth: 1) != nil
         }
         guard complete, scan.skipWhitespace(pos) == scan.end, let id, let prompt, let answers else { return nil }
         self.init(id: id, source: source ?? "thread", prompt: prompt, answers: answers)
     }
 
-    static func answers(_ scan: JSONScanner, _ pos: inout Int, _ body: (JSONScanner, inout Int) -> Body?) -> [Answer]? {
+    static func question(_ scan: JSONScanner, _ pos: inout Int) -> Text? {
+        guard pos < scan.end, scan.base[pos] == UInt8(ascii: "{") else { return nil }
+        var title: Text?, body: Text?
+        let complete = scan.members(&pos) { name, pos in
+            if scan.key(name, is: "title") { return read(Text(scanning: scan, &pos), into: &title) }
+            if scan.key(name, is: "body") { return read(Text(scanning: scan, &pos), into: &body) }
+            return scan.skipValue(&pos, depth: 2) != nil
+        }
+        guard complete, let title, let body else { return nil }
+        return Text.prompt(title: title, body: body)
+    }
+
+    static func answers(_ scan: JSONScanner, _ pos: inout Int) -> [Answer]? {
         guard pos < scan.end, scan.base[pos] == UInt8(ascii: "[") else { return nil }
         var answers: [Answer] = []
         let complete = scan.elements(&pos) { _, pos in
-            guard let answer = answer(scan, &pos, body) else { return false }
+            guard let answer = answer(scan, &pos) else { return false }
             answers.append(answer)
             return true
         }
         return complete ? answers : nil
     }
 
-    static func answer(_ scan: JSONScanner, _ pos: inout Int, _ body: (JSONScanner, inout Int) -> Body?) -> Answer? {
+    static func answer(_ scan: JSONScanner, _ pos: inout Int) -> Answer? {
         guard pos < scan.end, scan.base[pos] == UInt8(ascii: "{") else { return nil }
-        var text: Body?, votes: Int?, accepted = false
+        var text: Text?, votes: Int?, accepted = false
         let complete = scan.members(&pos) { name, pos in
-            if scan.key(name, is: "body") { return read(body(scan, &pos), into: &text) }
+            if scan.key(name, is: "body") { return read(Text(scanning: scan, &pos), into: &text) }
             if scan.key(name, is: "score") { return read(scan.integer(&pos), into: &votes) }
             if scan.key(name, is: "accepted") {
                 accepted = scan.literal("true", &pos)
@@ -131,18 +159,5 @@ extension JSONScanner {
         var value = 0
         for i in digits { value = value * 10 + Int(base[i] &- UInt8(ascii: "0")) }
         return negative ? -value : value
-    }
-
-    /// The question object as the user turn: its title, a blank line, its body.
-    func question(_ pos: inout Int) -> String? {
-        guard pos < end, base[pos] == UInt8(ascii: "{") else { return nil }
-        var title: String?, body: String?
-        let complete = members(&pos) { name, pos in
-            if key(name, is: "title") { return read(string(&pos), into: &title) }
-            if key(name, is: "body") { return read(string(&pos), into: &body) }
-            return skipValue(&pos, depth: 2) != nil
-        }
-        guard complete, let title, let body else { return nil }
-        return QAThread.prompt(title: title, body: body)
     }
 }
