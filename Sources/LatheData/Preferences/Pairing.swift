@@ -72,9 +72,12 @@ extension ResponseText: ThreadText {
     static func prompt(title: ResponseText, body: ResponseText) -> ResponseText {
         if title.json.count == 2 { return body }
         if body.json.count == 2 { return title }
-        var json = title.json.dropLast() + #"\n\n"#.utf8
+        var json: [UInt8] = []
+        json.reserveCapacity(title.json.count + body.json.count + 2)
+        json.append(contentsOf: title.json.dropLast())
+        json.append(contentsOf: #"\n\n"#.utf8)
         json.append(contentsOf: body.json.dropFirst())
-        return ResponseText(json: Array(json))
+        return ResponseText(json: json)
     }
 }
 
@@ -123,6 +126,7 @@ public struct PairingSettings: Sendable {
         // scalars, as JSON compares strings (through their written form, which is one-to-one),
         // not as Strings, which would normalise every non-ASCII text.
         var distinct: [ScoredResponse] = []
+        distinct.reserveCapacity(responses.count)
         for response in responses where !distinct.contains(where: { $0.text == response.text }) {
             distinct.append(response)
         }
