@@ -71,6 +71,8 @@ public final class JudgmentAggregator {
             return .drop(reason: "length_ratio", detail: "the longer response is more than \(ratio) times the shorter")
         }
         let prompt = ResponseText(j.prompt)
-        return .pair(PreferenceRecord(line: builder.line(id: j.id, source: j.source, prompt: prompt, pair), prompt: prompt))
+        let line = builder.line(id: j.id, source: ResponseText(j.source), prompt: prompt, pair,
+                                scores: (PreferenceBuilder.number(pair.chosen.score), PreferenceBuilder.number(pair.rejected.score)))
+        return .pair(PreferenceRecord(line: line, prompt: prompt))
     }
 }

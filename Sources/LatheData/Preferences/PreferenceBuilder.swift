@@ -145,40 +145,57 @@ public struct PreferenceBuilder: Sendable {
         return count > 0 ? total / Double(count) : nil
     }
 
-    /// The pairs of one prompt's responses as records. The prompt and each response were
-    /// escaped once, into their written form, however many pairs they are written in.
+    /// The pairs of one prompt's responses as records. Texts, source and scores are written
+    /// once, however many pairs they are copied into (all-pairs writes each response 4 times).
     func records(id: String, source: String, prompt: ResponseText, _ scored: [ScoredResponse]) throws(Dropped) -> [PreferenceRecord] {
-        try pairing.pairs(scored, key: id).map { pair in
-            PreferenceRecord(line: line(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: prompt, pair), prompt: prompt)
+        let pairs = try pairing.pairs(scored, key: id)
+        let source = ResponseText(source)
+        var scores = [JSONValue?](repeating: nil, count: scored.count)
+        func score(_ response: ScoredResponse) -> JSONValue {
+            if let known = scores[response.index] { return known }
+            let value = Self.number(response.score)
+            scores[response.index] = value
+            return value
+        }
+        return pairs.map { pair in
+            PreferenceRecord(line: line(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: prompt, pair,
+                                        scores: (score(pair.chosen), score(pair.rejected))),
+                             prompt: prompt)
         }
     }
 
+    /// A score as JSON (null for a score that is not finite).
+    static func number(_ score: Double) -> JSONValue { JSONNumber(score).map(JSONValue.number) ?? .null }
+
     /// One preference record; key order is fixed so output bytes are.
-    func line(id: String, source: String, prompt: ResponseText, _ pair: ResponsePair) -> [UInt8] {
+    func line(id: String, source: ResponseText, prompt: ResponseText, _ pair: ResponsePair, scores: (JSONValue, JSONValue)) -> [UInt8] {
         // 300: the keys, the message lists around three texts, two scores.
         var object = JSONObjectWriter(capacity: prompt.json.count + pair.chosen.text.json.count + pair.rejected.text.json.count
-                                      + id.utf8.count + source.utf8.count + 300)
+                                      + id.utf8.count + source.json.count + 300)
         object.string("id", id)
         object.field("prompt") { write(prompt, role: "user", into: &$0) }
         object.field("chosen") { write(pair.chosen.text, role: "assistant", into: &$0) }
         object.field("rejected") { write(pair.rejected.text, role: "assistant", into: &$0) }
-        object.value("score_chosen", JSONNumber(pair.chosen.score).map(JSONValue.number) ?? .null)
-        object.value("score_rejected", JSONNumber(pair.rejected.score).map(JSONValue.number) ?? .null)
-        object.string("source", source)
+        object.value("score_chosen", scores.0)
+        object.value("score_rejected", scores.1)
+        object.serialised("source", source.json)
         return object.finish()
     }
 
     /// `text` as a prompt or response is written in the configured style: a list of one
     /// message with `role` (conversational), or the text itself (standard).
     func write(_ text: ResponseText, role: StaticString, into out: inout [UInt8]) {
+        func append(_ literal: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        }
         guard style == .conversational else {
             out.append(contentsOf: text.json)
             return
         }
-        out.append(contentsOf: #"[{"role":""#.utf8)
-        out.append(contentsOf: UnsafeBufferPointer(start: role.utf8Start, count: role.utf8CodeUnitCount))
-        out.append(contentsOf: #"","content":"#.utf8)
+        append(#"[{"role":""#)
+        append(role)
+        append(#"","content":"#)
         out.append(contentsOf: text.json)
-        out.append(contentsOf: "}]".utf8)
+        append("}]")
     }
 }
