@@ -1,39 +1,138 @@
 #include "CDedupeKernels.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
 
-size_t lathe_collapse_words(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json,
-                            int *space) {
-    const __m128i spaceByte = _mm_set1_epi8(0x20), below = _mm_set1_epi8(0x21);
+static inline int is_ascii_space(uint8_t b) { return b == 0x20 || (b >= 0x09 && b <= 0x0D); }
+
+/// Where a run stands: bytes read and written, whether the last byte written was a space (or
+/// none was written), whether an escape was decoded.
+struct run {
+    size_t i, n;
+    uint64_t previous;
+    int escapes;
+};
+
+/// The byte at `src[r->i]`, which stopped a block, taken alone; 0 when it is the caller's.
+static inline int take_byte(const uint8_t *src, size_t count, uint8_t *dst, int lowercase, int json, struct run *r) {
+    uint8_t b = src[r->i];
+    if (json && b == '\\') {
+        if (r->i + 1 >= count) return 0;
+        uint8_t c = src[r->i + 1];
+        switch (c) {
+        case 'n': b = '\n'; break;
+        case 't': b = '\t'; break;
+        case 'r': b = '\r'; break;
+        case 'f': b = '\f'; break;
+        case 'b': b = '\b'; break;
+        case '"': case '\\': case '/': b = c; break;
+        default: return 0;  // \u and invalid escapes
+        }
+        r->escapes = 1;
+        r->i += 2;
+    } else if (json && (b == '"' || b < 0x20 || b >= 0x80)) {
+        return 0;  // the end, or what only the caller may judge
+    } else {
+        r->i += 1;
+    }
+    if (is_ascii_space(b)) {
+        if (!r->previous) {
+            dst[r->n++] = 0x20;
+            r->previous = 1;
+        }
+    } else {
+        dst[r->n++] = lowercase && (uint8_t)(b - 'A') < 26 ? b | 0x20 : b;
+        r->previous = 0;
+    }
+    return 1;
+}
+
+/// After a block whose bytes were flagged `spaces` and `odd` (anything but a single space, or a
+/// space after a space) was stored whole: advances past its plain bytes and says whether the
+/// block was plain throughout.
+static inline int advance(struct run *r, uint64_t spaces, uint64_t odd, unsigned block) {
+    unsigned plain = odd ? (unsigned)__builtin_ctzll(odd) : block;
+    r->i += plain;
+    r->n += plain;
+    if (plain > 0) r->previous = spaces >> (plain - 1) & 1;
+    return plain == block;
+}
+
+__attribute__((target("avx512bw")))
+static void collapse64(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run) {
+    // A local copy the compiler keeps in registers: through the pointer, every block would
+    // wait on a store and a load of the counts.
+    struct run local = *run, *r = &local;
+    const __m512i space = _mm512_set1_epi8(0x20), below = _mm512_set1_epi8(0x21);
+    const __m512i quote = _mm512_set1_epi8('"'), backslash = _mm512_set1_epi8('\\');
+    const __m512i a = _mm512_set1_epi8('A'), letters = _mm512_set1_epi8(26);
+    while (r->i + 64 <= count && r->n + 64 <= room) {
+        // Texts are read once, a few KiB each: the hardware prefetcher, which starts afresh
+        // at each 4 KiB page, leaves this loop waiting on memory without a hint.
+        __builtin_prefetch(src + r->i + 512);
+        __m512i v = _mm512_loadu_si512(src + r->i);
+        uint64_t spaces = _mm512_cmpeq_epi8_mask(v, space);
+        // A signed compare: bytes of 0x80 and above are negative, so they stop the run too.
+        uint64_t stops = _mm512_cmplt_epi8_mask(v, below);
+        if (json) stops |= _mm512_cmpeq_epi8_mask(v, quote) | _mm512_cmpeq_epi8_mask(v, backslash);
+        uint64_t odd = (stops & ~spaces) | (spaces & (spaces << 1 | r->previous));
+        if (lowercase) v = _mm512_mask_add_epi8(v, _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, a), letters), v, space);
+        _mm512_storeu_si512(dst + r->n, v);
+        if (advance(r, spaces, odd, 64)) continue;
+        if (!take_byte(src, count, dst, lowercase, json, r)) break;
+    }
+    *run = local;
+}
+
+static void collapse16(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run) {
+    // A local copy the compiler keeps in registers: through the pointer, every block would
+    // wait on a store and a load of the counts.
+    struct run local = *run, *r = &local;
+    const __m128i space = _mm_set1_epi8(0x20), below = _mm_set1_epi8(0x21);
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
     const __m128i beforeA = _mm_set1_epi8('A' - 1), afterZ = _mm_set1_epi8('Z' + 1);
-    size_t done = 0;
-    unsigned previous = *space ? 1 : 0;
-    while (done + 16 <= count && done + 16 <= room) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(src + done));
-        unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, spaceByte));
-        // A signed compare: bytes of 0x80 and above are negative, so they are "below" too.
-        __m128i stops = _mm_cmplt_epi8(v, below);
-        if (json) stops = _mm_or_si128(stops, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-        if ((unsigned)_mm_movemask_epi8(stops) != spaces || (spaces & (spaces << 1 | previous)) != 0) break;
-        if (lowercase) {
-            __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, beforeA), _mm_cmplt_epi8(v, afterZ));
-            v = _mm_or_si128(v, _mm_and_si128(upper, spaceByte));
-        }
-        _mm_storeu_si128((__m128i *)(dst + done), v);
-        previous = spaces >> 15;
-        done += 16;
+    while (r->i + 64 <= count && r->n + 64 <= room) {
+        __builtin_prefetch(src + r->i + 512);
+        __m128i v = _mm_loadu_si128((const __m128i *)(src + r->i));
+        uint64_t spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space));
+        __m128i stopping = _mm_cmplt_epi8(v, below);
+        if (json) stopping = _mm_or_si128(stopping, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        uint64_t stops = (unsigned)_mm_movemask_epi8(stopping);
+        uint64_t odd = (stops & ~spaces) | (spaces & (spaces << 1 | r->previous));
+        if (lowercase) v = _mm_or_si128(v, _mm_and_si128(_mm_and_si128(_mm_cmpgt_epi8(v, beforeA), _mm_cmplt_epi8(v, afterZ)), space));
+        _mm_storeu_si128((__m128i *)(dst + r->n), v);
+        if (advance(r, spaces, odd, 16)) continue;
+        if (!take_byte(src, count, dst, lowercase, json, r)) break;
     }
-    if (done > 0) *space = (int)previous;
-    return done;
+    *run = local;
+}
+
+static int narrow;
+
+void lathe_collapse_use_narrow_blocks(int yes) { __atomic_store_n(&narrow, yes, __ATOMIC_RELAXED); }
+
+size_t lathe_collapse_words(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json,
+                            int *space, size_t *written, int *escapes) {
+    struct run r = {0, 0, *space ? 1 : 0, 0};
+    if (__builtin_cpu_supports("avx512bw") && !__atomic_load_n(&narrow, __ATOMIC_RELAXED)) {
+        collapse64(src, count, dst, room, lowercase, json, &r);
+    } else {
+        collapse16(src, count, dst, room, lowercase, json, &r);
+    }
+    *space = (int)r.previous;
+    *written = r.n;
+    if (r.escapes) *escapes = 1;
+    return r.i;
 }
 
 #else
 
+void lathe_collapse_use_narrow_blocks(int yes) { (void)yes; }
+
 size_t lathe_collapse_words(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json,
-                            int *space) {
-    (void)src; (void)count; (void)dst; (void)room; (void)lowercase; (void)json; (void)space;
+                            int *space, size_t *written, int *escapes) {
+    (void)src; (void)count; (void)dst; (void)room; (void)lowercase; (void)json; (void)space; (void)escapes;
+    *written = 0;
     return 0;
 }
 

@@ -92,7 +92,7 @@ struct Analyzer: Sendable {
         let keyCount = settings.keys.paths.count
         // Fields other than the key are rare to need (an id that is not a plain string, a
         // `--keep field:` number): those few values go through the parser.
-        let field = { (path: String) -> JSONValue? in
+        func field(_ path: String) -> JSONValue? {
             let index = path == settings.idField ? keyCount : keyCount + 1
             guard let value = found[index] else { return nil }
             if index == keyCount, value.contents.isEmpty, base[value.start] == UInt8(ascii: "\"") {

@@ -52,7 +52,7 @@ public enum TextNormalizer {
         guard mode != .none else { return false }
         // With a window longer than the input, `collapse` hands it over once, in place.
         var decodable = false
-        let collapsed = [UInt8](unsafeUninitializedCapacity: available + 8) { window, written in
+        let collapsed = [UInt8](unsafeUninitializedCapacity: available + collapseSlack) { window, written in
             written = 0
             let end = collapse(string, available, lowercase: mode == .full, json: true, window: window) { written = $0.count }
             if case .end = end { decodable = true } else { written = 0 }
@@ -69,7 +69,7 @@ public enum TextNormalizer {
     public static func exactKey(jsonString string: UnsafePointer<UInt8>, available: Int, _ mode: Normalization) -> ExactKey {
         guard mode != .none else { return .unicode }
         var stream = Hash128.Stream()
-        let end = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { window in
+        let end = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { window in
             collapse(string, available, lowercase: mode == .full, json: true, window: window) { stream.append($0) }
         }
         switch end {
@@ -101,7 +101,7 @@ public enum TextNormalizer {
         }
         guard known || isASCII(bytes) else { return false }
         guard let src = bytes.baseAddress else { return true }
-        let collapsed = [UInt8](unsafeUninitializedCapacity: bytes.count + 8) { window, written in
+        let collapsed = [UInt8](unsafeUninitializedCapacity: bytes.count + collapseSlack) { window, written in
             written = 0
             _ = collapse(src, bytes.count, lowercase: mode == .full, json: false, window: window) { written = $0.count }
         }
@@ -186,6 +186,10 @@ public enum TextNormalizer {
         return x | upper >> 2
     }
 
+    /// The bytes `collapse` may store past its output at once (the kernel's block): a window
+    /// longer than the input by this much is handed over whole.
+    static let collapseSlack = 64
+
     /// How `collapse` ended.
     enum Collapsed {
         /// At the end of the text: `at` is the bytes read (for JSON, the string with its
@@ -202,7 +206,7 @@ public enum TextNormalizer {
     /// one within `count`), which is checked and whose escapes are decoded on the way (an
     /// escape is longer than what it stands for). Output goes through `window`: whenever it
     /// is nearly full, all of it but its last byte goes to `take`, and at the end the rest,
-    /// without a trailing space. A window longer than `count` by 8 is handed over once, whole.
+    /// without a trailing space. A window longer than `count` by `collapseSlack` is handed over once, whole.
     @inline(__always)
     static func collapse(_ src: UnsafePointer<UInt8>, _ count: Int, lowercase: Bool, json: Bool,
                          window: UnsafeMutableBufferPointer<UInt8>, _ take: (UnsafeBufferPointer<UInt8>) -> Void) -> Collapsed {
@@ -216,20 +220,25 @@ public enum TextNormalizer {
         // `n` whenever eight are read at `i`.
         var edge: UInt64 = 0x80
         while true {
-            // Room for an eight-byte store; never wanted when the window outruns the input.
-            if n + 8 > window.count {
+            // Room for the kernel's stores; never wanted when the window outruns the input.
+            if n + collapseSlack > window.count {
                 take(UnsafeBufferPointer(start: dst, count: n - 1))
                 dst[0] = dst[n - 1]
                 n = 1
             }
-            if i + 16 <= count {
-                // Runs of plain words go sixteen bytes at a time through the vector unit.
+            if i + collapseSlack <= count {
+                // Runs of plain words go 64 bytes at a time through the vector unit, which
+                // also takes most escapes and runs of whitespace.
                 var space: Int32 = edge == 0 ? 0 : 1
-                let copied = lathe_collapse_words(src + i, count - i, dst + n, window.count - n, lowercase ? 1 : 0, json ? 1 : 0, &space)
-                if copied > 0 {
-                    i += copied
-                    n += copied
+                var written = 0
+                var escaped: Int32 = 0
+                let read = lathe_collapse_words(src + i, count - i, dst + n, window.count - n, lowercase ? 1 : 0, json ? 1 : 0,
+                                                &space, &written, &escaped)
+                if read > 0 {
+                    i += read
+                    n += written
                     edge = space == 0 ? 0 : 0x80
+                    escapes = escapes || escaped != 0
                     continue
                 }
             }

@@ -42,39 +42,40 @@ public final class LineBatcher {
     private var carry: [UInt8] = []
     private var nextLine = 1
     private var atEnd = false
-    private var chunk: [UInt8]
 
     public init(source: ByteSource, maxLineBytes: Int = defaultMaxLineBytes, batchBytes: Int = 1 << 20) {
         self.source = source
         self.maxLineBytes = maxLineBytes
         self.batchBytes = batchBytes
-        chunk = [UInt8](repeating: 0, count: min(batchBytes, 1 << 18))
+        readBytes = min(batchBytes, 1 << 18)
     }
 
     /// The next batch of lines, or nil at the end of the input. Lines that are empty or all
     /// whitespace are left out of the batch (they hold no record) but still counted.
     public func next() throws -> LineBatch? {
         guard !atEnd || !carry.isEmpty else { return nil }
-        var buffer = carry
-        carry = []
-        // `searched` is how far we know there is no newline, so a long line is scanned once.
-        var searched = 0
-        var lastNewline = -1
-        while !atEnd {
-            if buffer.count >= batchBytes, lastNewline >= 0 { break }
-            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 {
-                atEnd = true
-                break
+        // The input is read straight into the batch's own storage, sized for a whole batch
+        // and one more read, so its bytes are copied once, by the kernel.
+        var buffer = try [UInt8](unsafeUninitializedCapacity: max(batchBytes, carry.count) + readBytes) { space, filled in
+            filled = 0
+            if !carry.isEmpty {
+                _ = UnsafeMutableBufferPointer(rebasing: space[0..<carry.count]).initialize(from: carry)
+                filled = carry.count
             }
-            buffer.append(contentsOf: chunk[0..<n])
-            if let found = lastIndex(of: 0x0A, in: buffer, from: searched) { lastNewline = found }
-            searched = buffer.count
-            if lastNewline < 0 && buffer.count > maxLineBytes {
-                throw lineTooLong(nextLine)
+            while !batchIsFull(filled), space.count - filled >= readBytes {
+                let n = try source.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: space[filled..<(filled + readBytes)])))
+                try filled = took(n, in: UnsafeBufferPointer(rebasing: space[0..<(filled + n)]), from: filled)
             }
         }
-        if lastNewline < 0 && !atEnd { lastNewline = lastIndex(of: 0x0A, in: buffer, from: 0) ?? -1 }
+        carry = []
+        // A line longer than the room left keeps growing the batch until it ends.
+        var chunk: [UInt8] = []
+        while !batchIsFull(buffer.count) {
+            if chunk.isEmpty { chunk = [UInt8](repeating: 0, count: readBytes) }
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            buffer.append(contentsOf: chunk[0..<n])
+            try _ = buffer.withUnsafeBufferPointer { try took(n, in: $0, from: buffer.count - n) }
+        }
         // Everything after the last newline waits for the next batch, unless the input ended.
         if !atEnd, lastNewline + 1 < buffer.count {
             carry = Array(buffer[(lastNewline + 1)...])
@@ -86,7 +87,44 @@ public final class LineBatcher {
                 throw lineTooLong(nextLine + countNewlines(buffer))
             }
         }
+        lastNewline = -1
+        searched = 0
         return try split(buffer)
+    }
+
+    /// Bytes read per call to the source.
+    private let readBytes: Int
+    /// In the batch being filled: the last newline found, and how far there is none after it.
+    private var lastNewline = -1
+    private var searched = 0
+
+    /// Whether the batch being filled, `count` bytes so far, is done: it ends at a newline past
+    /// `batchBytes`, or the input ended.
+    private func batchIsFull(_ count: Int) -> Bool {
+        atEnd || (count >= batchBytes && lastNewline >= 0)
+    }
+
+    /// Takes note of `n` bytes just read to `batch[start...]`: the end of the input at 0, else
+    /// the last newline among them. A line past `maxLineBytes` stops the run. Returns the
+    /// batch's new length.
+    private func took(_ n: Int, in batch: UnsafeBufferPointer<UInt8>, from start: Int) throws -> Int {
+        if n == 0 {
+            atEnd = true
+            return start
+        }
+        var i = start + n - 1
+        while i >= searched {
+            if batch[i] == 0x0A {
+                lastNewline = i
+                break
+            }
+            i -= 1
+        }
+        searched = start + n
+        if lastNewline < 0 && start + n > maxLineBytes {
+            throw lineTooLong(nextLine)
+        }
+        return start + n
     }
 
     private func split(_ buffer: [UInt8]) throws -> LineBatch {
@@ -142,14 +180,5 @@ public final class LineBatcher {
 
     private func countNewlines(_ buffer: [UInt8]) -> Int {
         buffer.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-    }
-
-    private func lastIndex(of byte: UInt8, in buffer: [UInt8], from start: Int) -> Int? {
-        var i = buffer.count - 1
-        while i >= start {
-            if buffer[i] == byte { return i }
-            i -= 1
-        }
-        return nil
     }
 }

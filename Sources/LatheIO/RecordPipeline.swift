@@ -205,6 +205,11 @@ public enum JSONLinesPipeline {
     public struct Result: Sendable {
         public var stats: RunStats
         public var firstDrops: [DropReport]
+
+        @inlinable init(stats: RunStats, firstDrops: [DropReport]) {
+            self.stats = stats
+            self.firstDrops = firstDrops
+        }
     }
 
     ///
@@ -297,13 +302,24 @@ public enum JSONLinesPipeline {
         public var bytes: Int
         public var result: Swift.Result<P, RecordError>
         /// The input line, when kept records are written as read or the record was not kept.
-        public var line: ArraySlice<UInt8>? = nil
-        public var parsed = true
+        public var line: ArraySlice<UInt8>?
+        public var parsed: Bool
+
+        @inlinable init(record: JSONValue, location: SourceLocation, bytes: Int, result: Swift.Result<P, RecordError>,
+                        line: ArraySlice<UInt8>? = nil, parsed: Bool = true) {
+            self.record = record
+            self.location = location
+            self.bytes = bytes
+            self.result = result
+            self.line = line
+            self.parsed = parsed
+        }
     }
 
     /// Line `i` of `batch` through `prepare` (or `prepareLine`, tried first), on a worker.
     /// `keepLine` keeps the input line beside the result; `releaseRecord` lets the parsed record
     /// go here, where freeing it runs on all cores, leaving `.null` and the line in its place.
+    @inlinable
     static func prepare<P: Sendable>(_ batch: LineBatch, _ i: Int, maxDepth: Int,
                                      prepareLine: (@Sendable (UnsafeRawBufferPointer, SourceLocation) -> P?)?,
                                      prepare: @Sendable (JSONValue, SourceLocation) throws -> P,
@@ -332,6 +348,7 @@ public enum JSONLinesPipeline {
 
     /// The record to report a drop of `item` with: `given`, or the line parsed again when the
     /// record was not kept and `--rejects` wants it.
+    @inlinable
     static func dropped<P: Sendable>(_ item: Prepared<P>, _ given: JSONValue, rejectsWanted: Bool, maxDepth: Int) -> JSONValue {
         guard !item.parsed, rejectsWanted, let line = item.line else { return given }
         return (try? JSONParser.parse(line, maxDepth: maxDepth)) ?? given
@@ -346,6 +363,7 @@ public enum JSONLinesPipeline {
     /// parser and `prepare`. For such a record `decide` sees `.null` in place of the record,
     /// and the line is written as read, or parsed here only when `--rejects` wants it.
     @discardableResult
+    @inlinable
     public static func runStateful<P: Sendable>(
         _ config: PipelineConfig, keepFirstDrops: Int = 0,
         prepareLine: (@Sendable (UnsafeRawBufferPointer, SourceLocation) -> P?)? = nil,
@@ -393,8 +411,14 @@ public enum JSONLinesPipeline {
     /// itself on demand (parsed again from its line; for the rare stage that keeps it).
     public struct OrderedRecord {
         public let location: SourceLocation
-        let line: ArraySlice<UInt8>?
-        let maxDepth: Int
+        @usableFromInline let line: ArraySlice<UInt8>?
+        @usableFromInline let maxDepth: Int
+
+        @inlinable init(location: SourceLocation, line: ArraySlice<UInt8>?, maxDepth: Int) {
+            self.location = location
+            self.line = line
+            self.maxDepth = maxDepth
+        }
 
         public func record() -> JSONValue {
             guard let line else { return .null }
@@ -411,6 +435,7 @@ public enum JSONLinesPipeline {
     /// fast path): what it returns must equal what `prepare` makes of the parsed line, and nil
     /// sends the line through the parser and `prepare`.
     @discardableResult
+    @inlinable
     public static func runOrdered<P: Sendable>(
         _ config: PipelineConfig, keepFirstDrops: Int = 0,
         prepareLine: (@Sendable (UnsafeRawBufferPointer, SourceLocation) -> P?)? = nil,
@@ -442,6 +467,7 @@ public enum JSONLinesPipeline {
     /// The shared body of `runStateful` and `runOrdered`: `work` prepares each batch on all
     /// cores, `decide` handles each prepared record in input order (a `RecordError` it throws
     /// stops the run or, with `--on-error skip`, drops the record), then `finish`.
+    @inlinable
     static func runPrepared<P: Sendable>(
         _ config: PipelineConfig, keepFirstDrops: Int,
         work: @escaping @Sendable (LineBatch) -> [Prepared<P>],

@@ -1,3 +1,4 @@
+import CDedupeKernels
 import Foundation
 import Testing
 import LatheIO
@@ -41,6 +42,15 @@ import LatheIO
             }
         }
         #expect(keys.count == 40 * 256)
+        // Every bit of every block, in either half of it, reaches both halves of the key.
+        let text = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        let key = Hash128(text)
+        for bit in 0..<(8 * text.count) {
+            var flipped = text
+            flipped[bit / 8] ^= 1 << UInt8(bit % 8)
+            let other = Hash128(flipped)
+            #expect(other.high != key.high && other.low != key.low, "bit \(bit)")
+        }
     }
 }
 
@@ -154,9 +164,12 @@ import LatheIO
     }
 }
 
-/// The fast paths of normalisation against plain per-byte references.
-@Suite struct FastPathTests {
-    @Test func asciiCollapseEqualsThePlainDefinition() {
+/// The fast paths of normalisation against plain per-byte references, with the kernel's wide
+/// and narrow blocks (one after the other: the switch is global).
+@Suite(.serialized) struct FastPathTests {
+    @Test(arguments: [false, true]) func asciiCollapseEqualsThePlainDefinition(narrowBlocks: Bool) {
+        lathe_collapse_use_narrow_blocks(narrowBlocks ? 1 : 0)
+        defer { lathe_collapse_use_narrow_blocks(0) }
         var rng = SplitMix64(seed: 11)
         let alphabet = Array("abcXYZ@[`{ \t\n\r\u{0B}\u{0C}\u{01}\u{1F}019".utf8)
         // Mostly words and single spaces, the runs of eight the loop writes whole.
@@ -180,11 +193,14 @@ import LatheIO
         (#"\r"#, "\r"), (#"\f"#, "\u{0C}"), (#"\b"#, "\u{08}"), (#"\u0041"#, "A"), (#"\u0020"#, " "),
         (#"\\"#, "\\"), (#"\""#, "\""), (#"\/"#, "/"), ("XYZ.", "XYZ."), (#"\u00e9"#, "é"), ("é", "é"),
         ("Long sentence of Several WORDS, ", "Long sentence of Several WORDS, "),
+        ("A plain run of words long enough to fill one whole block of 64 bytes ", "A plain run of words long enough to fill one whole block of 64 bytes "),
     ]
 
     /// JSON string text normalised on the way equals the decoded text normalised, and a
     /// character that is not ASCII, escaped or not, sends it back to be decoded.
-    @Test func jsonStringTextNormalisesAsItsDecodedText() {
+    @Test(arguments: [false, true]) func jsonStringTextNormalisesAsItsDecodedText(narrowBlocks: Bool) {
+        lathe_collapse_use_narrow_blocks(narrowBlocks ? 1 : 0)
+        defer { lathe_collapse_use_narrow_blocks(0) }
         var rng = SplitMix64(seed: 12)
         var declined = 0
         for _ in 0..<3000 {
@@ -208,7 +224,9 @@ import LatheIO
     /// The exact key hashed while the string is scanned equals `Hash128` of the decoded text
     /// normalised, for texts long enough to pass through the window many times; strings that
     /// `JSONScanner.scanString` refuses are refused.
-    @Test func exactKeyWhileScanningEqualsHashOfNormalisedText() {
+    @Test(arguments: [false, true]) func exactKeyWhileScanningEqualsHashOfNormalisedText(narrowBlocks: Bool) {
+        lathe_collapse_use_narrow_blocks(narrowBlocks ? 1 : 0)
+        defer { lathe_collapse_use_narrow_blocks(0) }
         var rng = SplitMix64(seed: 13)
         var hashed = 0, unicode = 0
         for trial in 0..<3000 {
@@ -248,7 +266,7 @@ import LatheIO
 
     @Test func hash128StreamIsTheSameWhateverThePieces() {
         var rng = SplitMix64(seed: 14)
-        for length in [0, 1, 15, 16, 17, 31, 33, 100, 1000] {
+        for length in [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000] {
             let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             var stream = Hash128.Stream()
             var i = 0
@@ -279,5 +297,25 @@ import LatheIO
             Shingles.radixSort(&sorted)
             #expect(sorted == values.sorted())
         }
+    }
+}
+
+@Suite struct ExactTableTests {
+    /// Against a Dictionary, through several doublings, with keys that share their low bits
+    /// (the probe start) and keys that differ only in their high half.
+    @Test func firstRecordOfEachKeyAsADictionaryWouldKeepIt() {
+        var rng = SplitMix64(seed: 21)
+        var table = ExactTable()
+        var reference: [Hash128: Int32] = [:]
+        for record in Int32(0)..<20_000 {
+            let pick = rng.next() % 3
+            let key = pick == 0 ? Hash128(high: rng.next() % 5000, low: 7)
+                : pick == 1 ? Hash128(high: 1, low: rng.next() % 5000 << 20)
+                : Hash128(high: rng.next(), low: rng.next())
+            let expected = reference[key]
+            if expected == nil { reference[key] = record }
+            #expect(table.firstOrInsert(key, record) == expected)
+        }
+        #expect(table.count == reference.count && table.count > 10_000)
     }
 }

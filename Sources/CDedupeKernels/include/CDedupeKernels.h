@@ -11,15 +11,22 @@
 void lathe_minhash32(const uint64_t *shingles, size_t n, const uint32_t *a, const uint32_t *b,
                      size_t count, uint32_t *mins);
 
-/// The bulk of whitespace collapsing: copies `src` to `dst` sixteen bytes at a time while each
-/// block holds only word bytes and single spaces (no other byte below 0x21, no byte of 0x80 or
-/// above, and with `json` no quote or backslash), with `lowercase` lowering A-Z, and stops at
-/// the first block that holds anything else, before `count` bytes are read, or before `room`
-/// are written. `*space` says whether the byte before the first was a space (or nothing was
-/// written yet), since a space may not follow one; it is updated to the last byte copied.
-/// Returns the bytes copied (as many read as written). Where SSE2 is missing it copies none,
-/// and the caller's byte loop does all the work.
+/// The bulk of whitespace collapsing: copies `src` to `dst` 64 bytes at a time while a block
+/// holds only word bytes and single spaces, with `lowercase` lowering A-Z, and takes the other
+/// bytes one at a time: a run of whitespace (for `json`, escaped as \n, \t, \r or \f) becomes
+/// one space, and with `json` the escapes \" \\ \/ \b are decoded (`*escapes` is set to 1).
+/// It stops before the first byte it leaves to the caller (with `json`: a quote, a \u or
+/// invalid escape, a control byte, or a byte of 0x80 or above), or when fewer than 64 bytes are
+/// left to read or room for fewer than 64 to write. `*space` says whether the last byte written
+/// (before the first, on entry) was a space, or nothing was written yet: a space may not follow
+/// one. Returns the bytes read; `*written` gets the bytes written (fewer, by escapes and
+/// collapsed runs). Blocks are one AVX-512 register where the CPU has AVX-512BW, else an SSE2
+/// one (with 64 bytes of room still asked for).
 size_t lathe_collapse_words(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json,
-                            int *space);
+                            int *space, size_t *written, int *escapes);
+
+/// With a nonzero argument, `lathe_collapse_words` uses its SSE2 blocks even where the CPU has
+/// AVX-512BW, so tests can check both on one machine (they must give the same bytes).
+void lathe_collapse_use_narrow_blocks(int yes);
 
 #endif
