@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LatheCLI
 import LatheData
 import LatheEval
@@ -126,6 +127,17 @@ struct PairPrefs: ParsableCommand {
         return (record["id"]?.string ?? record["id"]?.int.map(String.init) ?? location.description, prompt)
     }
 
+    /// Thread lines read from their bytes, the rest left to the parser; nil (every line parsed)
+    /// with --policy, whose prompts are read in `decide`, or when LATHE_NO_FAST_PATH is set, for
+    /// the tests that compare the two paths' output.
+    func lineReader(_ builder: PreferenceBuilder) -> (@Sendable (UnsafeRawBufferPointer, SourceLocation) -> Result<PreferenceItem, Dropped>??)? {
+        guard policy == nil, ProcessInfo.processInfo.environment["LATHE_NO_FAST_PATH"] == nil else { return nil }
+        return { line, location in
+            guard let item = builder.build(line: line, at: location) else { return nil }
+            return item
+        }
+    }
+
     func run() throws {
         try runReportingErrors(tool: "lathe-pair-prefs") {
             var config = io.pipelineConfig(tool: "lathe-pair-prefs", run: runOptions)
@@ -145,7 +157,7 @@ struct PairPrefs: ParsableCommand {
             }
 
             do {
-                try JSONLinesPipeline.runOrdered(config, prepare: { record, location in
+                try JSONLinesPipeline.runOrdered(config, prepareLine: lineReader(builder), prepare: { record, location in
                     // --policy samples in `decide`, one prompt after another (the model is not shared across threads).
                     if onPolicy { return Result<PreferenceItem, Dropped>?.none }
                     do {

@@ -157,6 +157,16 @@ private let here = SourceLocation(file: "test.jsonl", line: 1)
         #expect(throws: Dropped("too_few_responses")) { try settings.pairs(self.responses([1]), key: "k") }
     }
 
+    /// --max-length-ratio counts scalars in the written form of a text, escapes as one each.
+    @Test func responseTextCountsScalarsThroughEscapes() {
+        let counts: [(String, Int)] = [("", 0), ("plain", 5), ("caf\u{E9} 東京 😀", 9), ("e\u{301}", 2),
+                                       ("a\"b\\c\n\t\r\u{8}\u{C}\u{1}\u{1F}", 12)]
+        for (text, count) in counts {
+            #expect(ResponseText(text).scalarCount == count, "\(text)")
+            #expect(text.unicodeScalars.count == count)
+        }
+    }
+
     @Test func threadScoresFollowTheStackExchangeRecipe() {
         let builder = PreferenceBuilder()
         #expect(builder.threadScore(.init(body: "", score: 7, accepted: false)) == 3)

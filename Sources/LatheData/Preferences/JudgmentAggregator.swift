@@ -70,9 +70,9 @@ public final class JudgmentAggregator {
         if let ratio = builder.pairing.maxLengthRatio, PairingSettings.lengthRatio(pair) > ratio {
             return .drop(reason: "length_ratio", detail: "the longer response is more than \(ratio) times the shorter")
         }
-        let line = builder.line(id: j.id, source: j.source, prompt: builder.encoded(j.prompt, role: "user"),
-                                chosen: builder.encoded(chosen, role: "assistant"), rejected: builder.encoded(rejected, role: "assistant"),
-                                scores: (pair.chosen.score, pair.rejected.score))
-        return .pair(PreferenceRecord(line: line, splitKey: j.prompt))
+        let prompt = ResponseText(j.prompt)
+        let line = builder.line(id: j.id, source: ResponseText(j.source), prompt: prompt, pair,
+                                scores: (PreferenceBuilder.number(pair.chosen.score), PreferenceBuilder.number(pair.rejected.score)))
+        return .pair(PreferenceRecord(line: line, prompt: prompt))
     }
 }

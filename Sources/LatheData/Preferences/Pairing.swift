@@ -12,16 +12,89 @@ public enum PairStrategy: String, CaseIterable, Sendable {
     case randomPair = "random-pair"
 }
 
+/// A response's text in the form it is written in: a JSON string, quotes included, escaped as
+/// `JSONWriter.writeString` escapes (`"`, `\` and control characters only, so a string read
+/// without escapes is already in this form). The form is a one-to-one function of the text:
+/// responses are compared by it, and copied into every pair they are in, without decoding or
+/// escaping again.
+public struct ResponseText: Sendable, Equatable {
+    public let json: [UInt8]
+
+    public init(_ text: String) {
+        var json: [UInt8] = []
+        json.reserveCapacity(text.utf8.count + 2)
+        JSONWriter.writeString(text, into: &json)
+        self.json = json
+    }
+
+    /// JSON string text already in this form (the caller vouches for it).
+    init(json: [UInt8]) { self.json = json }
+
+    /// The text's Unicode scalars, counted in its written form: each escape `writeString`
+    /// makes (`\n`, `\"`, `\u001f`, ...) stands for one scalar.
+    public var scalarCount: Int {
+        var count = 0, i = 1
+        let end = json.count - 1
+        while i < end {
+            let b = json[i]
+            if b == UInt8(ascii: "\\") {
+                i += json[i + 1] == UInt8(ascii: "u") ? 6 : 2
+                count += 1
+                continue
+            }
+            if b & 0xC0 != 0x80 { count += 1 }
+            i += 1
+        }
+        return count
+    }
+}
+
+extension ResponseText: ThreadText {
+    /// The text itself (for split keys).
+    public var string: String { (try? JSONParser.parse(json))?.string ?? "" }
+
+    /// The JSON string at `pos` in the written form, read by `ThreadLine`: copied as it lies
+    /// when it has no escapes, else decoded and escaped again (`\u00e9` is written é, `\/` /).
+    init?(scanning scan: JSONScanner, _ pos: inout Int) {
+        let start = pos
+        guard pos < scan.end, scan.base[pos] == UInt8(ascii: "\""), let contents = scan.scanString(&pos) else { return nil }
+        guard contents.contains(.escapes) else {
+            self.init(json: Array(UnsafeBufferPointer(start: scan.base + start, count: pos - start)))
+            return
+        }
+        pos = start
+        guard let text = scan.string(&pos) else { return nil }
+        self.init(text)
+    }
+
+    /// Escaping works scalar by scalar, so the written form of title + "\n\n" + body is
+    /// theirs joined inside one pair of quotes.
+    static func prompt(title: ResponseText, body: ResponseText) -> ResponseText {
+        if title.json.count == 2 { return body }
+        if body.json.count == 2 { return title }
+        var json: [UInt8] = []
+        json.reserveCapacity(title.json.count + body.json.count + 2)
+        json.append(contentsOf: title.json.dropLast())
+        json.append(contentsOf: #"\n\n"#.utf8)
+        json.append(contentsOf: body.json.dropFirst())
+        return ResponseText(json: json)
+    }
+}
+
 /// A response with its score; `index` is its position in the record, used in pair ids.
 public struct ScoredResponse: Sendable, Equatable {
     public var index: Int
-    public var content: String
+    public var text: ResponseText
     public var score: Double
 
-    public init(index: Int, content: String, score: Double) {
+    public init(index: Int, text: ResponseText, score: Double) {
         self.index = index
-        self.content = content
+        self.text = text
         self.score = score
+    }
+
+    public init(index: Int, content: String, score: Double) {
+        self.init(index: index, text: ResponseText(content), score: score)
     }
 }
 
@@ -47,13 +120,14 @@ public struct PairingSettings: Sendable {
     /// The pairs for one prompt, in a fixed order; throws `Dropped` naming why there are none.
     /// Ties in score are broken by position: the first listed of equally best responses is
     /// "best", the last listed of equally worst ones is "worst".
-    public func pairs(_ responses: [ScoredResponse], key: String) throws -> [ResponsePair] {
+    public func pairs(_ responses: [ScoredResponse], key: String) throws(Dropped) -> [ResponsePair] {
         // Identical texts are one response (the first listed keeps its score); a pair of
         // identical texts would teach nothing but position. Texts are compared by their
-        // scalars, as JSON compares strings: hashing a String would normalise every non-ASCII
-        // text, and a prompt has few responses, most of different lengths.
+        // scalars, as JSON compares strings (through their written form, which is one-to-one),
+        // not as Strings, which would normalise every non-ASCII text.
         var distinct: [ScoredResponse] = []
-        for response in responses where !distinct.contains(where: { Self.sameText($0.content, response.content) }) {
+        distinct.reserveCapacity(responses.count)
+        for response in responses where !distinct.contains(where: { $0.text == response.text }) {
             distinct.append(response)
         }
         guard distinct.count >= 2 else {
@@ -75,8 +149,10 @@ public struct PairingSettings: Sendable {
                 for b in distinct where a.score > b.score { candidates.append(ResponsePair(chosen: a, rejected: b)) }
             }
         }
-        candidates = candidates.filter { $0.margin >= minMargin }
-        guard !candidates.isEmpty else { throw Dropped("below_min_margin") }
+        if minMargin > 0 {  // every candidate's margin is positive
+            candidates = candidates.filter { $0.margin >= minMargin }
+            guard !candidates.isEmpty else { throw Dropped("below_min_margin") }
+        }
         if let maxLengthRatio {
             candidates = candidates.filter { Self.lengthRatio($0) <= maxLengthRatio }
             guard !candidates.isEmpty else { throw Dropped("length_ratio") }
@@ -93,13 +169,9 @@ public struct PairingSettings: Sendable {
         return candidates
     }
 
-    static func sameText(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
-    }
-
     static func lengthRatio(_ pair: ResponsePair) -> Double {
-        let a = Double(max(1, pair.chosen.content.scalarCount))
-        let b = Double(max(1, pair.rejected.content.scalarCount))
+        let a = Double(max(1, pair.chosen.text.scalarCount))
+        let b = Double(max(1, pair.rejected.text.scalarCount))
         return max(a, b) / min(a, b)
     }
 }

@@ -25,7 +25,9 @@ public enum PreferenceStyle: String, CaseIterable, Sendable {
 public struct PreferenceRecord: Sendable {
     /// The record as a JSON line (without its newline), serialised where it was made.
     public var line: [UInt8]
-    public var splitKey: String
+    var prompt: ResponseText
+    /// The prompt's text, decoded only when splits want it.
+    public var splitKey: String { prompt.string }
 }
 
 /// What one input record makes: pairs written now, or a judgment to aggregate with others.
@@ -61,7 +63,11 @@ public struct PreferenceBuilder: Sendable {
 
     /// A thread answer's score: log2(1 + max(0, votes)), plus `acceptedBonus` when accepted.
     public func threadScore(_ answer: QAThread.Answer) -> Double {
-        log2(1 + Double(max(0, answer.score))) + (answer.accepted ? acceptedBonus : 0)
+        threadScore(votes: answer.score, accepted: answer.accepted)
+    }
+
+    func threadScore(votes: Int, accepted: Bool) -> Double {
+        log2(1 + Double(max(0, votes))) + (accepted ? acceptedBonus : 0)
     }
 
     /// Throws `RecordError` for a record of the wrong shape and `Dropped` for one that makes no pair.
@@ -77,9 +83,8 @@ public struct PreferenceBuilder: Sendable {
         case .auto: fatalError("resolved above")
         case .thread:
             let thread = try QAThread(record, at: location)
-            if thread.answers.isEmpty { throw Dropped("no_answers") }
-            let scored = thread.answers.enumerated().map { ScoredResponse(index: $0.offset, content: $0.element.body, score: threadScore($0.element)) }
-            return .pairs(try records(id: thread.id, source: thread.source, prompt: thread.prompt, scored))
+            return try pairs(ThreadLine(id: thread.id, source: thread.source, prompt: ResponseText(thread.prompt),
+                                        answers: thread.answers.map { .init(body: ResponseText($0.body), votes: $0.score, accepted: $0.accepted) }))
         case .candidates:
             let fields = try Fields(record, location, kind: "candidates")
             guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
@@ -92,7 +97,7 @@ public struct PreferenceBuilder: Sendable {
                 scored.append(ScoredResponse(index: i, content: content, score: score))
             }
             if scored.count < 2 { throw Dropped("too_few_responses") }
-            return .pairs(try records(id: id, source: try fields.optionalString("source") ?? "candidates", prompt: prompt, scored))
+            return .pairs(try records(id: id, source: try fields.optionalString("source") ?? "candidates", prompt: ResponseText(prompt), scored))
         case .judgment:
             let fields = try Fields(record, location, kind: "judgment")
             guard let id = recordID(fields.object) else { throw fields.error("id", expected: "a non-empty string", found: fields.object["id"]) }
@@ -101,6 +106,23 @@ public struct PreferenceBuilder: Sendable {
             return .judgment(Judgment(id: id, source: try fields.optionalString("source") ?? "judgment", prompt: try fields.string("prompt"),
                                       responseA: try fields.string("response_a"), responseB: try fields.string("response_b"), winner: winner))
         }
+    }
+
+    /// `build`'s fast path for thread records, read from the line's bytes (`ThreadLine`, as
+    /// `QAThread(line:at:)` reads them, texts kept in their written form): what `build` makes
+    /// of the parsed line, or nil to leave the line to the parser and `build`.
+    public func build(line: UnsafeRawBufferPointer, at location: SourceLocation) -> Result<PreferenceItem, Dropped>? {
+        guard input == .auto || input == .thread, let thread = ThreadLine<ResponseText>(line: line) else { return nil }
+        return Result { () throws(Dropped) in try pairs(thread) }
+    }
+
+    /// A thread's answers, scored, as pairs: every step after reading, shared by both paths.
+    func pairs(_ thread: ThreadLine<ResponseText>) throws(Dropped) -> PreferenceItem {
+        if thread.answers.isEmpty { throw Dropped("no_answers") }
+        let scored = thread.answers.enumerated().map { i, answer in
+            ScoredResponse(index: i, text: answer.body, score: threadScore(votes: answer.votes, accepted: answer.accepted))
+        }
+        return .pairs(try records(id: thread.id, source: thread.source, prompt: thread.prompt, scored))
     }
 
     /// A response's score: the mean of its `aspects` (numbers, or numbers written as text as
@@ -123,54 +145,57 @@ public struct PreferenceBuilder: Sendable {
         return count > 0 ? total / Double(count) : nil
     }
 
-    /// The pairs of one prompt's responses as records. The prompt and each response are
-    /// serialised once, however many pairs they are written in (all-pairs writes each 4 times).
-    func records(id: String, source: String, prompt: String, _ scored: [ScoredResponse]) throws -> [PreferenceRecord] {
+    /// The pairs of one prompt's responses as records. Texts, source and scores are written
+    /// once, however many pairs they are copied into (all-pairs writes each response 4 times).
+    func records(id: String, source: String, prompt: ResponseText, _ scored: [ScoredResponse]) throws(Dropped) -> [PreferenceRecord] {
         let pairs = try pairing.pairs(scored, key: id)
-        let promptJSON = encoded(prompt, role: "user")
-        var responseJSON: [Int: [UInt8]] = [:]
-        func response(_ response: ScoredResponse) -> [UInt8] {
-            if let known = responseJSON[response.index] { return known }
-            let json = encoded(response.content, role: "assistant")
-            responseJSON[response.index] = json
-            return json
+        let source = ResponseText(source)
+        var scores = [JSONValue?](repeating: nil, count: scored.count)
+        func score(_ response: ScoredResponse) -> JSONValue {
+            if let known = scores[response.index] { return known }
+            let value = Self.number(response.score)
+            scores[response.index] = value
+            return value
         }
         return pairs.map { pair in
-            PreferenceRecord(line: line(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: promptJSON,
-                                        chosen: response(pair.chosen), rejected: response(pair.rejected),
-                                        scores: (pair.chosen.score, pair.rejected.score)),
-                             splitKey: prompt)
+            PreferenceRecord(line: line(id: "\(id):\(pair.chosen.index)>\(pair.rejected.index)", source: source, prompt: prompt, pair,
+                                        scores: (score(pair.chosen), score(pair.rejected))),
+                             prompt: prompt)
         }
+    }
+
+    /// A score as JSON (null for a score that is not finite).
+    static func number(_ score: Double) -> JSONValue { JSONNumber(score).map(JSONValue.number) ?? .null }
+
+    /// One preference record; key order is fixed so output bytes are.
+    func line(id: String, source: ResponseText, prompt: ResponseText, _ pair: ResponsePair, scores: (JSONValue, JSONValue)) -> [UInt8] {
+        // 300: the keys, the message lists around three texts, two scores.
+        var object = JSONObjectWriter(capacity: prompt.json.count + pair.chosen.text.json.count + pair.rejected.text.json.count
+                                      + id.utf8.count + source.json.count + 300)
+        object.string("id", id)
+        object.field("prompt") { write(prompt, role: "user", into: &$0) }
+        object.field("chosen") { write(pair.chosen.text, role: "assistant", into: &$0) }
+        object.field("rejected") { write(pair.rejected.text, role: "assistant", into: &$0) }
+        object.value("score_chosen", scores.0)
+        object.value("score_rejected", scores.1)
+        object.serialised("source", source.json)
+        return object.finish()
     }
 
     /// `text` as a prompt or response is written in the configured style: a list of one
     /// message with `role` (conversational), or the text itself (standard).
-    public func encoded(_ text: String, role: String) -> [UInt8] {
-        var json: [UInt8] = []
-        json.reserveCapacity(text.utf8.count + 40)
-        guard style == .conversational else {
-            JSONWriter.writeString(text, into: &json)
-            return json
+    func write(_ text: ResponseText, role: StaticString, into out: inout [UInt8]) {
+        func append(_ literal: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
         }
-        json.append(contentsOf: #"[{"role":"#.utf8)
-        JSONWriter.writeString(role, into: &json)
-        json.append(contentsOf: #","content":"#.utf8)
-        JSONWriter.writeString(text, into: &json)
-        json.append(contentsOf: "}]".utf8)
-        return json
-    }
-
-    /// One preference record from its parts as `encoded` wrote them; key order is fixed so
-    /// output bytes are.
-    public func line(id: String, source: String, prompt: [UInt8], chosen: [UInt8], rejected: [UInt8], scores: (Double, Double)) -> [UInt8] {
-        var object = JSONObjectWriter(capacity: prompt.count + chosen.count + rejected.count + id.utf8.count + source.utf8.count + 96)
-        object.string("id", id)
-        object.serialised("prompt", prompt)
-        object.serialised("chosen", chosen)
-        object.serialised("rejected", rejected)
-        object.value("score_chosen", JSONNumber(scores.0).map(JSONValue.number) ?? .null)
-        object.value("score_rejected", JSONNumber(scores.1).map(JSONValue.number) ?? .null)
-        object.string("source", source)
-        return object.finish()
+        guard style == .conversational else {
+            out.append(contentsOf: text.json)
+            return
+        }
+        append(#"[{"role":""#)
+        append(role)
+        append(#"","content":"#)
+        out.append(contentsOf: text.json)
+        append("}]")
     }
 }

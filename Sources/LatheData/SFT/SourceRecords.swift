@@ -87,6 +87,19 @@ public struct QAThread: Sendable, Equatable {
     public var prompt: String
     public var answers: [Answer]
 
+    public init(id: String, source: String, prompt: String, answers: [Answer]) {
+        self.id = id
+        self.source = source
+        self.prompt = prompt
+        self.answers = answers
+    }
+
+    /// The user turn of a question: its title, a blank line, its body (either alone when the
+    /// other is empty).
+    static func prompt(title: String, body: String) -> String {
+        title.isEmpty ? body : body.isEmpty ? title : title + "\n\n" + body
+    }
+
     public static func isThread(_ object: JSONObject) -> Bool {
         object["question"] != nil && object["answers"] != nil
     }
@@ -98,7 +111,7 @@ public struct QAThread: Sendable, Equatable {
         source = try fields.optionalString("source") ?? "thread"
         let title = try fields.string("question", "title")
         let body = try fields.string("question", "body")
-        prompt = title.isEmpty ? body : body.isEmpty ? title : title + "\n\n" + body
+        prompt = Self.prompt(title: title, body: body)
         var answers: [Answer] = []
         for (i, item) in try fields.array("answers").enumerated() {
             guard case .object(let answer) = item else { throw fields.error("answers.\(i)", expected: "an answer object", found: item) }
