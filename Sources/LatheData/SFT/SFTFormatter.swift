@@ -72,6 +72,11 @@ public struct ContentKey: Hashable, Sendable {
             hasher.add(message.role)
             hasher.add(message.content)
         }
+        self.init(finishing: hasher)
+    }
+
+    /// The key of the turns `hasher` was fed, role and content each a part.
+    init(finishing hasher: StableID.Hasher128) {
         (a, b) = hasher.finish()
     }
 
@@ -154,9 +159,11 @@ public struct SFTFormatter: Sendable {
     /// nil when the reader leaves the line to the parser.
     public func format(line: UnsafeRawBufferPointer, at location: SourceLocation,
                        maxDepth: Int = JSONParser.defaultMaxDepth) -> Result<FormattedExample, Dropped>? {
+        guard let (members, format) = settings.reader.scan(line: line, maxDepth: maxDepth) else { return nil }
+        if format == .alpaca, settings.writesTurnsAsRead, let formatted = members.plainAlpaca(settings) { return .success(formatted) }
         do throws(Dropped) {
-            guard let example = try settings.reader.read(line: line, at: location, maxDepth: maxDepth) else { return nil }
-            return .success(try format(example))
+            guard let example = try settings.reader.read(members, format: format, line: line, at: location) else { return nil }
+            return .success(try self.format(example))
         } catch {
             return .failure(error)
         }
@@ -266,12 +273,17 @@ public struct SFTFormatter: Sendable {
         out.append(UInt8(ascii: "["))
         for (i, message) in messages.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"role":"#.utf8)
-            JSONWriter.writeString(message.role, into: &out)
-            out.append(contentsOf: #","content":"#.utf8)
-            JSONWriter.writeString(message.content, into: &out)
-            out.append(UInt8(ascii: "}"))
+            writeMessage(message.role, into: &out) { JSONWriter.writeString(message.content, into: &$0) }
         }
         out.append(UInt8(ascii: "]"))
+    }
+
+    /// One message object; `content` writes its content as a JSON string.
+    static func writeMessage(_ role: String, into out: inout [UInt8], content: (inout [UInt8]) -> Void) {
+        out.append(contentsOf: #"{"role":"#.utf8)
+        JSONWriter.writeString(role, into: &out)
+        out.append(contentsOf: #","content":"#.utf8)
+        content(&out)
+        out.append(UInt8(ascii: "}"))
     }
 }
