@@ -78,7 +78,7 @@ extension TopMembers {
             object.string("source", settings.reader.source ?? "alpaca")
         }
         let split = settings.split.map { spec in spec.assign((try? alpacaUser()) ?? "", seed: settings.splitSeed) }
-        return FormattedExample(line: object.finish(), id: id, contentKey: key, split: split)
+        return FormattedExample(line: object.finish(), contentKey: key, split: split)
     }
 
     private static let blankLine: [UInt8] = [0x0A, 0x0A]

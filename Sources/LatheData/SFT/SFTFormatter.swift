@@ -45,14 +45,38 @@ public struct SFTSettings: Sendable {
 
 /// A conversation ready to write, with the keys the ordered part of the stage needs.
 public struct FormattedExample: Sendable {
-    /// The record as a JSON line (without its newline), serialised where it was made.
+    /// The record as a JSON line (without its newline), serialised where it was made; it
+    /// starts with its id, `{"id":"...",`.
     public var line: [UInt8]
-    public var id: String
     /// Identifies the (prompt, response) content for exact-duplicate removal.
     public var contentKey: ContentKey
     /// The position in `SFTSettings.split`'s names of the split the conversation lands in;
     /// nil without a split.
     public var split: Int?
+    /// The id's JSON string in `line`, quotes included: the id travels in the line, not as a
+    /// String of its own.
+    let idJSON: Range<Int>
+
+    init(line: [UInt8], contentKey: ContentKey, split: Int?) {
+        let start = Self.idStart.utf8CodeUnitCount
+        var end = start
+        _ = line.withUnsafeBufferPointer { JSONScanner(base: $0.baseAddress!, end: $0.count).scanString(&end) }
+        (self.line, self.contentKey, self.split, idJSON) = (line, contentKey, split, start..<end)
+    }
+
+    /// What the line starts with before the id's opening quote.
+    static let idStart: StaticString = #"{"id":"#
+
+    public var id: String { Self.decode(line[idJSON]) }
+
+    /// The text of a JSON string written by `JSONWriter`, quotes included.
+    static func decode(_ json: ArraySlice<UInt8>) -> String {
+        json.withUnsafeBufferPointer { bytes in
+            var text: [UInt8] = []
+            JSONScanner(base: bytes.baseAddress!, end: bytes.count).appendDecoded(0, bytes.count, into: &text)
+            return String(decoding: text, as: UTF8.self)
+        }
+    }
 
     /// The record as a value, for a reader that wants its fields.
     public var record: JSONValue { (try? JSONParser.parse(line)) ?? .null }
@@ -105,23 +129,29 @@ public struct ContentKey: Hashable, Sendable {
 /// open-addressed table indexed by the key's own bits, which are already a hash.
 public struct FirstWithContent {
     private var keys: [ContentKey] = []
-    private var ids: [String] = []
+    /// The ids' JSON strings one after another, each ending where `idEnds` says: one buffer
+    /// rather than a String per record.
+    private var ids: [UInt8] = []
+    private var idEnds: [Int] = []
     /// 1 + the position in `keys` of the key in each slot, 0 for an empty slot; a power of two
     /// long, at most half full.
     private var slots = [Int](repeating: 0, count: 1024)
 
     public init() {}
 
-    /// The id of the earlier record with `key`; nil when there was none, and `id` is noted as
-    /// the first.
-    public mutating func insert(_ key: ContentKey, id: String) -> String? {
+    /// The id of the earlier record with the content of `example`; nil when there was none,
+    /// and `example`'s id is noted as the first.
+    public mutating func insert(_ example: FormattedExample) -> String? {
+        let key = example.contentKey
         var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
         while slots[slot] != 0 {
-            if keys[slots[slot] - 1] == key { return ids[slots[slot] - 1] }
+            let i = slots[slot] - 1
+            if keys[i] == key { return FormattedExample.decode(ids[(i == 0 ? 0 : idEnds[i - 1])..<idEnds[i]]) }
             slot = (slot + 1) & (slots.count - 1)
         }
         keys.append(key)
-        ids.append(id)
+        ids.append(contentsOf: example.line[example.idJSON])
+        idEnds.append(ids.count)
         slots[slot] = keys.count
         if 2 * keys.count > slots.count { grow() }
         return nil
@@ -221,7 +251,7 @@ public struct SFTFormatter: Sendable {
             if let tokens { object.value("num_tokens", .number(JSONNumber(tokens))) }
         }
         let split = settings.split.map { spec in spec.assign(example.messages.first { $0.role == "user" }?.content ?? "", seed: settings.splitSeed) }
-        return FormattedExample(line: object.finish(), id: example.id, contentKey: example.idKey ?? ContentKey(example.messages), split: split)
+        return FormattedExample(line: object.finish(), contentKey: example.idKey ?? ContentKey(example.messages), split: split)
     }
 
     /// The cleaning rules, each a drop reason, in the order they are checked.
