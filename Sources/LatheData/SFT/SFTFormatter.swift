@@ -133,9 +133,11 @@ public struct FirstWithContent {
     /// rather than a String per record.
     private var ids: [UInt8] = []
     private var idEnds: [Int] = []
-    /// 1 + the position in `keys` of the key in each slot, 0 for an empty slot; a power of two
-    /// long, at most half full.
-    private var slots = [Int](repeating: 0, count: 1024)
+    /// For each slot, 0 when empty, else 1 + the position in `keys` of its key in the low 40
+    /// bits and the top 24 bits of the key's `b` above them, so that a probe passes most
+    /// other keys without reading `keys`; a power of two long, at most half full.
+    private var slots = [UInt64](repeating: 0, count: 1024)
+    private static let positionBits: UInt64 = 1 << 40 - 1
 
     public init() {}
 
@@ -143,26 +145,29 @@ public struct FirstWithContent {
     /// and `example`'s id is noted as the first.
     public mutating func insert(_ example: FormattedExample) -> String? {
         let key = example.contentKey
+        let tag = key.b & ~Self.positionBits
         var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
         while slots[slot] != 0 {
-            let i = slots[slot] - 1
-            if keys[i] == key { return FormattedExample.decode(ids[(i == 0 ? 0 : idEnds[i - 1])..<idEnds[i]]) }
+            let i = Int(slots[slot] & Self.positionBits) - 1
+            if slots[slot] & ~Self.positionBits == tag && keys[i] == key {
+                return FormattedExample.decode(ids[(i == 0 ? 0 : idEnds[i - 1])..<idEnds[i]])
+            }
             slot = (slot + 1) & (slots.count - 1)
         }
         keys.append(key)
         ids.append(contentsOf: example.line[example.idJSON])
         idEnds.append(ids.count)
-        slots[slot] = keys.count
+        slots[slot] = tag | UInt64(keys.count)
         if 2 * keys.count > slots.count { grow() }
         return nil
     }
 
     private mutating func grow() {
-        slots = [Int](repeating: 0, count: 2 * slots.count)
+        slots = [UInt64](repeating: 0, count: 2 * slots.count)
         for (i, key) in keys.enumerated() {
             var slot = Int(truncatingIfNeeded: key.a) & (slots.count - 1)
             while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
-            slots[slot] = i + 1
+            slots[slot] = key.b & ~Self.positionBits | UInt64(i + 1)
         }
     }
 }
