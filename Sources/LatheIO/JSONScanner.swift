@@ -95,16 +95,21 @@ public struct JSONScanner {
         pos += 1
         var contents: Contents = []
         while true {
-            // Eight bytes at a time past plain ASCII (see JSONParser.skipPlain); any word with
-            // a quote, backslash, control or non-ASCII byte goes byte by byte.
+            // Eight bytes at a time past plain ASCII (see JSONParser.skipPlain), up to the first
+            // quote, backslash, control or non-ASCII byte, which is read on its own below.
             while end - pos >= 8 {
-                let word = UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self)
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self))
                 let ones: UInt64 = 0x0101_0101_0101_0101
                 let quote = word ^ (ones &* 0x22)
                 let backslash = word ^ (ones &* 0x5C)
-                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-                    | (word &- ones &* 0x20) | word
-                if special & 0x8080_8080_8080_8080 != 0 { break }
+                let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                    | (word &- ones &* 0x20) | word) & 0x8080_8080_8080_8080
+                if special != 0 {
+                    // A borrow flags bytes only above a byte really flagged, so the lowest flag
+                    // is the first special byte and those before it are plain.
+                    pos += special.trailingZeroBitCount >> 3
+                    break
+                }
                 pos += 8
             }
             guard pos < end else { return nil }

@@ -22,12 +22,22 @@ public enum StableID {
 
         public mutating func add(_ part: String) {
             var part = part
-            part.withUTF8 { bytes in
-                for byte in bytes {
-                    a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-                    b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 &+ 0x9E37_79B9
-                }
+            part.withUTF8 { append($0) }
+            endPart()
+        }
+
+        /// Feeds the UTF-8 bytes of a part, which may come in several pieces; `endPart` closes
+        /// it. `add` is the one and the other over a String's bytes.
+        public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            var a = self.a, b = self.b
+            for byte in bytes {
+                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+                b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 &+ 0x9E37_79B9
             }
+            (self.a, self.b) = (a, b)
+        }
+
+        public mutating func endPart() {
             a = (a ^ 0xFF) &* 0x0000_0100_0000_01B3
             b = (b ^ 0xFE) &* 0x0000_0100_0000_01B3
         }

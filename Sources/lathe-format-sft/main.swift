@@ -172,7 +172,7 @@ struct FormatSFT: ParsableCommand {
                     case .success(let formatted): example = formatted
                     }
                     if !keepDuplicates {
-                        if let first = firstWithContent.insert(example.contentKey, id: example.id) {
+                        if let first = firstWithContent.insert(example) {
                             return [.drop(reason: "duplicate", detail: .string("same turns as \(first)"))]
                         }
                     }

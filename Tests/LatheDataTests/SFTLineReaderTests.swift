@@ -222,7 +222,7 @@ private struct LineGenerator {
         for i in 0..<4000 {
             let record: JSONValue = ["id": .string("r\(i)"), "instruction": .string("question \(random.next() % 1500)"), "output": "answer"]
             let example = try formatter.format(record, at: SourceLocation(file: "t.jsonl", line: i + 1))
-            let first = table.insert(example.contentKey, id: example.id)
+            let first = table.insert(example)
             #expect(first == reference[example.contentKey], "record \(i)")
             if reference[example.contentKey] == nil { reference[example.contentKey] = example.id }
         }

@@ -93,6 +93,41 @@ private let paths = ["text", "meta.body", "meta.0", "0.1", "id", "meta", "meta.t
         #expect(accepted > 1000 && rejected > 5000)
     }
 
+    /// `scanString` answers as the parser does for strings whose special bytes (quotes,
+    /// escapes, controls, valid and broken UTF-8) fall at every offset of its eight-byte words:
+    /// nil only where the parser rejects the text, else the end of a string the parser reads,
+    /// with what it held.
+    @Test func scanStringAgreesWithTheParserAtEveryOffset() throws {
+        var rng = SplitMix64(seed: 31)
+        let plain = ["a", "bc", "word ", "12345678", "x/y", "{}", "\u{7F}"].map { Array($0.utf8) }
+        let special: [[UInt8]] = [[0x22], [0x5C, 0x6E], [0x5C, 0x22], Array("\\u00e9".utf8), Array("\\ud83d\\ude00".utf8), [0x5C, 0x78],
+                                  [0x1F], [0x7F], Array("é".utf8), Array("東京".utf8), Array("😀".utf8), [0x80], [0xC3], [0xED, 0xA0, 0x80],
+                                  [0xF4, 0x90, 0x80, 0x80], [0xE6, 0x9D]]
+        var accepted = 0, rejected = 0
+        for _ in 0..<20000 {
+            var text: [UInt8] = [0x22]
+            for _ in 0..<Int(rng.next() % 12) {
+                text += rng.next() % 4 == 0 ? special[Int(rng.next() % UInt64(special.count))] : plain[Int(rng.next() % UInt64(plain.count))]
+            }
+            if rng.next() % 4 != 0 { text.append(0x22) }
+            let scanned: (JSONScanner.Contents?, Int) = text.withUnsafeBufferPointer { bytes in
+                var pos = 0
+                return (JSONScanner(base: bytes.baseAddress!, end: bytes.count).scanString(&pos), pos)
+            }
+            let shown = String(decoding: text, as: UTF8.self)
+            guard let contents = scanned.0 else {
+                rejected += 1
+                #expect((try? JSONParser.parse(text)) == nil, "\(shown)")
+                continue
+            }
+            accepted += 1
+            let string = Array(text[..<scanned.1])
+            #expect(try JSONParser.parse(string).string != nil, "\(shown)")
+            #expect(contents.contains(.escapes) == string.contains(0x5C) && contents.contains(.nonASCII) == string.contains { $0 >= 0x80 }, "\(shown)")
+        }
+        #expect(accepted > 5000 && rejected > 5000, "accepted \(accepted), rejected \(rejected)")
+    }
+
     @Test func casesLeftToTheParser() {
         #expect(find(#"{"a": 1, "a": 2}"#, ["a"]) == nil)
         #expect(find(#"{"\u0061": 1}"#, ["a"]) == nil)

@@ -45,14 +45,38 @@ public struct SFTSettings: Sendable {
 
 /// A conversation ready to write, with the keys the ordered part of the stage needs.
 public struct FormattedExample: Sendable {
-    /// The record as a JSON line (without its newline), serialised where it was made.
+    /// The record as a JSON line (without its newline), serialised where it was made; it
+    /// starts with its id, `{"id":"...",`.
     public var line: [UInt8]
-    public var id: String
     /// Identifies the (prompt, response) content for exact-duplicate removal.
     public var contentKey: ContentKey
     /// The position in `SFTSettings.split`'s names of the split the conversation lands in;
     /// nil without a split.
     public var split: Int?
+    /// The id's JSON string in `line`, quotes included: the id travels in the line, not as a
+    /// String of its own.
+    let idJSON: Range<Int>
+
+    init(line: [UInt8], contentKey: ContentKey, split: Int?) {
+        let start = Self.idStart.utf8CodeUnitCount
+        var end = start
+        _ = line.withUnsafeBufferPointer { JSONScanner(base: $0.baseAddress!, end: $0.count).scanString(&end) }
+        (self.line, self.contentKey, self.split, idJSON) = (line, contentKey, split, start..<end)
+    }
+
+    /// What the line starts with before the id's opening quote.
+    static let idStart: StaticString = #"{"id":"#
+
+    public var id: String { Self.decode(line[idJSON]) }
+
+    /// The text of a JSON string written by `JSONWriter`, quotes included.
+    static func decode(_ json: ArraySlice<UInt8>) -> String {
+        json.withUnsafeBufferPointer { bytes in
+            var text: [UInt8] = []
+            JSONScanner(base: bytes.baseAddress!, end: bytes.count).appendDecoded(0, bytes.count, into: &text)
+            return String(decoding: text, as: UTF8.self)
+        }
+    }
 
     /// The record as a value, for a reader that wants its fields.
     public var record: JSONValue { (try? JSONParser.parse(line)) ?? .null }
@@ -72,6 +96,11 @@ public struct ContentKey: Hashable, Sendable {
             hasher.add(message.role)
             hasher.add(message.content)
         }
+        self.init(finishing: hasher)
+    }
+
+    /// The key of the turns `hasher` was fed, role and content each a part.
+    init(finishing hasher: StableID.Hasher128) {
         (a, b) = hasher.finish()
     }
 
@@ -99,14 +128,25 @@ public struct ContentKey: Hashable, Sendable {
 /// The first record's id for each content key, the duplicate check of `lathe-format-sft`: a
 /// `FirstSeenTable` keyed by its bits, which are already a hash.
 public struct FirstWithContent {
-    private var table = FirstSeenTable<String>()
+    private var table = FirstSeenTable<Int32>()
+    /// The ids' JSON strings one after another, each ending where `idEnds` says: one buffer
+    /// rather than a String per record.
+    private var ids: [UInt8] = []
+    private var idEnds: [Int] = []
 
     public init() {}
 
-    /// The id of the earlier record with `key`; nil when there was none, and `id` is noted as
-    /// the first.
-    public mutating func insert(_ key: ContentKey, id: String) -> String? {
-        table.firstOrInsert(high: key.b, low: key.a, id)
+    /// The id of the earlier record with the content of `example`; nil when there was none,
+    /// and `example`'s id is noted as the first.
+    public mutating func insert(_ example: FormattedExample) -> String? {
+        let key = example.contentKey
+        if let first = table.firstOrInsert(high: key.b, low: key.a, Int32(idEnds.count)) {
+            let i = Int(first)
+            return FormattedExample.decode(ids[(i == 0 ? 0 : idEnds[i - 1])..<idEnds[i]])
+        }
+        ids.append(contentsOf: example.line[example.idJSON])
+        idEnds.append(ids.count)
+        return nil
     }
 }
 
@@ -132,9 +172,11 @@ public struct SFTFormatter: Sendable {
     /// nil when the reader leaves the line to the parser.
     public func format(line: UnsafeRawBufferPointer, at location: SourceLocation,
                        maxDepth: Int = JSONParser.defaultMaxDepth) -> Result<FormattedExample, Dropped>? {
+        guard let (members, format) = settings.reader.scan(line: line, maxDepth: maxDepth) else { return nil }
+        if format == .alpaca, settings.writesTurnsAsRead, let formatted = members.plainAlpaca(settings) { return .success(formatted) }
         do throws(Dropped) {
-            guard let example = try settings.reader.read(line: line, at: location, maxDepth: maxDepth) else { return nil }
-            return .success(try format(example))
+            guard let example = try settings.reader.read(members, format: format, line: line, at: location) else { return nil }
+            return .success(try self.format(example))
         } catch {
             return .failure(error)
         }
@@ -192,7 +234,7 @@ public struct SFTFormatter: Sendable {
             if let tokens { object.value("num_tokens", .number(JSONNumber(tokens))) }
         }
         let split = settings.split.map { spec in spec.assign(example.messages.first { $0.role == "user" }?.content ?? "", seed: settings.splitSeed) }
-        return FormattedExample(line: object.finish(), id: example.id, contentKey: example.idKey ?? ContentKey(example.messages), split: split)
+        return FormattedExample(line: object.finish(), contentKey: example.idKey ?? ContentKey(example.messages), split: split)
     }
 
     /// The cleaning rules, each a drop reason, in the order they are checked.
@@ -244,12 +286,17 @@ public struct SFTFormatter: Sendable {
         out.append(UInt8(ascii: "["))
         for (i, message) in messages.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"role":"#.utf8)
-            JSONWriter.writeString(message.role, into: &out)
-            out.append(contentsOf: #","content":"#.utf8)
-            JSONWriter.writeString(message.content, into: &out)
-            out.append(UInt8(ascii: "}"))
+            writeMessage(message.role, into: &out) { JSONWriter.writeString(message.content, into: &$0) }
         }
         out.append(UInt8(ascii: "]"))
+    }
+
+    /// One message object; `content` writes its content as a JSON string.
+    static func writeMessage(_ role: String, into out: inout [UInt8], content: (inout [UInt8]) -> Void) {
+        out.append(contentsOf: #"{"role":"#.utf8)
+        JSONWriter.writeString(role, into: &out)
+        out.append(contentsOf: #","content":"#.utf8)
+        content(&out)
+        out.append(UInt8(ascii: "}"))
     }
 }

@@ -11,14 +11,23 @@ extension SFTReader {
     /// `Dropped` that path would throw for a thread with no answer to use.
     public func read(line: UnsafeRawBufferPointer, at location: SourceLocation,
                      maxDepth: Int = JSONParser.defaultMaxDepth) throws(Dropped) -> SFTExample? {
+        guard let (members, format) = scan(line: line, maxDepth: maxDepth) else { return nil }
+        return try read(members, format: format, line: line, at: location)
+    }
+
+    /// The line's top-level members and the format they are read in; nil when the line is
+    /// left to the parser.
+    func scan(line: UnsafeRawBufferPointer, maxDepth: Int) -> (TopMembers, SFTInputFormat)? {
         guard fields == nil, let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let scan = JSONScanner(base: base, end: line.count, maxDepth: maxDepth)
         guard let members = TopMembers.scan(scan) else { return nil }
-        var format = self.format
-        if format == .auto {
-            guard let detected = members.format else { return nil }
-            format = detected
-        }
+        guard format == .auto else { return (members, format) }
+        return members.format.map { (members, $0) }
+    }
+
+    /// `read(line:at:)` of a scanned line.
+    func read(_ members: TopMembers, format: SFTInputFormat, line: UnsafeRawBufferPointer,
+              at location: SourceLocation) throws(Dropped) -> SFTExample? {
         if format == .thread {
             guard let thread = QAThread(line: line, at: location) else { return nil }
             let source: String?
@@ -53,11 +62,11 @@ extension SFTReader {
 }
 
 /// A field the line reader cannot be sure of: the parser's path decides.
-private struct Unsure: Error {}
+struct Unsure: Error {}
 
 /// Where the members of a record's top-level object that some input format reads lie in its
 /// line, found in one pass that also checks the whole line is valid JSON.
-private struct TopMembers {
+struct TopMembers {
     let scan: JSONScanner
     var id, source, system: Value?
     var instruction, input, output: Value?
@@ -164,7 +173,7 @@ private struct TopMembers {
     }
 
     /// The bytes between the quotes of the string `value`.
-    private func raw(_ value: Value) -> UnsafeBufferPointer<UInt8> {
+    func raw(_ value: Value) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: scan.base + value.start + 1, count: value.end - value.start - 2)
     }
 
