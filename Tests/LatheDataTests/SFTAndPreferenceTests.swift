@@ -98,8 +98,10 @@ private let here = SourceLocation(file: "test.jsonl", line: 1)
         let a = try format(record).record["id"]?.string
         let b = try format(record).record["id"]?.string
         #expect(a != nil && a == b && a!.hasPrefix("alpaca-"))
-        // The id is StableID's hash of the turns, the same whichever path writes it.
-        #expect(a == "alpaca-" + StableID.make("user", "Hi", "assistant", "Hello"))
+        // The id is Hash128 of the turns' roles and contents, each ended by 0xFF, the same
+        // whichever path writes it.
+        let parts: [UInt8] = ["user", "Hi", "assistant", "Hello"].flatMap { Array($0.utf8) + [UInt8(0xFF)] }
+        #expect(a == "alpaca-" + Hash128(parts).hex)
         let other = try format(["instruction": "Hi", "output": "Hey"]).record["id"]?.string
         #expect(other != a)
     }

@@ -39,7 +39,7 @@ extension TopMembers {
             sourceBytes = nil
         }
 
-        var hasher = StableID.Hasher128()
+        var hasher = ContentKey.Hasher()
         eachTurn { role, text, more in
             hasher.add(role)
             hasher.append(text)
@@ -49,7 +49,7 @@ extension TopMembers {
             }
             hasher.endPart()
         }
-        let key = ContentKey(finishing: hasher)
+        let key = hasher.finish()
         let id = recordID ?? key.id(prefix: "alpaca")
 
         var object = JSONObjectWriter(capacity: 96 + id.utf8.count + scan.end)

@@ -88,23 +88,50 @@ public struct ContentKey: Hashable, Sendable {
     let a: UInt64
     let b: UInt64
 
-    /// `StableID.hash128` of the role and content of every turn, in order: what two
-    /// conversations must share to be equal.
+    /// The role and content of every turn, in order: what two conversations must share to be
+    /// equal.
     init(_ messages: [ChatMessage]) {
-        var hasher = StableID.Hasher128()
+        var hasher = Hasher()
         for message in messages {
             hasher.add(message.role)
             hasher.add(message.content)
         }
-        self.init(finishing: hasher)
+        self = hasher.finish()
     }
 
-    /// The key of the turns `hasher` was fed, role and content each a part.
-    init(finishing hasher: StableID.Hasher128) {
-        (a, b) = hasher.finish()
+    /// Feeds `Hash128.Stream` the parts of a conversation (each role, each content) as UTF-8,
+    /// each ended by 0xFF, a byte UTF-8 never holds, so no two lists of parts feed the same
+    /// bytes.
+    struct Hasher {
+        private var stream = Hash128.Stream()
+
+        mutating func add(_ part: String) {
+            var part = part
+            part.withUTF8 { stream.append($0) }
+            endPart()
+        }
+
+        /// Feeds bytes of a part, which may come in several pieces; `endPart` closes it.
+        mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            stream.append(bytes)
+        }
+
+        mutating func endPart() {
+            withUnsafeBytes(of: UInt8(0xFF)) { stream.append($0) }
+        }
+
+        func finish() -> ContentKey {
+            let hash = stream.finish()
+            return ContentKey(a: hash.high, b: hash.low)
+        }
     }
 
-    /// `prefix`, a dash and the key's 32 hex digits (`StableID.make`'s form): the id of a
+    private init(a: UInt64, b: UInt64) {
+        self.a = a
+        self.b = b
+    }
+
+    /// `prefix`, a dash and the key's 32 hex digits: the id of a
     /// record that has none.
     func id(prefix: String) -> String {
         var prefix = prefix
