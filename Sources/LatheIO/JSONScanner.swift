@@ -174,6 +174,18 @@ public struct JSONScanner {
         }
     }
 
+    /// The String the parser makes of the string `start..<end` (quotes included), which
+    /// `scanString` accepted with `contents`: its bytes as they lie when it has no escapes.
+    public func decodedString(_ start: Int, _ end: Int, _ contents: Contents) -> String {
+        guard contents.contains(.escapes) else {
+            return String(decoding: UnsafeBufferPointer(start: base + start + 1, count: end - start - 2), as: UTF8.self)
+        }
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(end - start)
+        appendDecoded(start, end, into: &decoded)
+        return String(decoding: decoded, as: UTF8.self)
+    }
+
     /// Appends the content of the string `start..<end` (quotes included), which `scanString`
     /// accepted, with its escapes decoded: the UTF-8 of the String the parser makes of it.
     public func appendDecoded(_ start: Int, _ end: Int, into out: inout [UInt8]) {
@@ -313,6 +325,12 @@ public struct JSONScanner {
     @inlinable
     public func key(_ key: Range<Int>, is name: UnsafeBufferPointer<UInt8>) -> Bool {
         key.count == name.count && (name.isEmpty || memcmp(base + key.lowerBound, name.baseAddress!, key.count) == 0)
+    }
+
+    /// Whether the key at `key` is `name`.
+    @inlinable
+    public func key(_ key: Range<Int>, is name: StaticString) -> Bool {
+        self.key(key, is: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
     }
 }
 

@@ -72,9 +72,7 @@ public struct FormattedExample: Sendable {
     /// The text of a JSON string written by `JSONWriter`, quotes included.
     static func decode(_ json: ArraySlice<UInt8>) -> String {
         json.withUnsafeBufferPointer { bytes in
-            var text: [UInt8] = []
-            JSONScanner(base: bytes.baseAddress!, end: bytes.count).appendDecoded(0, bytes.count, into: &text)
-            return String(decoding: text, as: UTF8.self)
+            JSONScanner(base: bytes.baseAddress!, end: bytes.count).decodedString(0, bytes.count, .escapes)
         }
     }
 

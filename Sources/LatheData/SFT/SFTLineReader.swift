@@ -100,16 +100,12 @@ struct TopMembers {
 
     /// Notes where the member `key` lies when it is one of these; any other is only checked.
     private mutating func note(_ key: Range<Int>, _ value: Value) {
-        if named(key, "id") { id = value } else if named(key, "source") { source = value } else if named(key, "system") { system = value }
-        else if named(key, "instruction") { instruction = value } else if named(key, "input") { input = value }
-        else if named(key, "output") { output = value } else if named(key, "conversations") { conversations = value }
-        else if named(key, "messages") { messages = value } else if named(key, "prompt") { prompt = value }
-        else if named(key, "completion") { completion = value } else if named(key, "question") { question = value }
-        else if named(key, "answers") { answers = value }
-    }
-
-    private func named(_ key: Range<Int>, _ name: StaticString) -> Bool {
-        scan.key(key, is: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        if scan.key(key, is: "id") { id = value } else if scan.key(key, is: "source") { source = value } else if scan.key(key, is: "system") { system = value }
+        else if scan.key(key, is: "instruction") { instruction = value } else if scan.key(key, is: "input") { input = value }
+        else if scan.key(key, is: "output") { output = value } else if scan.key(key, is: "conversations") { conversations = value }
+        else if scan.key(key, is: "messages") { messages = value } else if scan.key(key, is: "prompt") { prompt = value }
+        else if scan.key(key, is: "completion") { completion = value } else if scan.key(key, is: "question") { question = value }
+        else if scan.key(key, is: "answers") { answers = value }
     }
 
     /// The format `SFTInputFormat.detect` gives the parsed record: a member counts when present,
@@ -179,11 +175,7 @@ struct TopMembers {
 
     /// The string the parser makes of the scanned string `value`: its bytes, escapes decoded.
     func decoded(_ value: Value) -> String {
-        guard value.contents.contains(.escapes) else { return String(decoding: raw(value), as: UTF8.self) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(value.end - value.start)
-        scan.appendDecoded(value.start, value.end, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        scan.decodedString(value.start, value.end, value.contents)
     }
 
     /// The `system` turn, then the ShareGPT `{from, value}` or OpenAI `{role, content}` turns
@@ -215,8 +207,8 @@ struct TopMembers {
             let start = valuePos
             guard let contents = scan.skipValue(&valuePos, depth: 3) else { return false }
             let value = Value(start: start, end: valuePos, contents: contents)
-            if named(key, "from") { from = value } else if named(key, "role") { role = value }
-            else if named(key, "value") { text = value } else if named(key, "content") { content = value }
+            if scan.key(key, is: "from") { from = value } else if scan.key(key, is: "role") { role = value }
+            else if scan.key(key, is: "value") { text = value } else if scan.key(key, is: "content") { content = value }
             return true
         }
         guard complete, let speaker = try? string(from ?? role), let role = SFTReader.role(speaker),

@@ -118,22 +118,12 @@ private func read<T>(_ value: T?, into slot: inout T?) -> Bool {
 /// The readers behind `ThreadLine`: each starts at a value and moves past it, or answers nil
 /// for a value of another type or one left to the parser.
 extension JSONScanner {
-    func key(_ key: Range<Int>, is name: StaticString) -> Bool {
-        self.key(key, is: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-    }
-
     /// A string's content as the parser decodes it.
     func string(_ pos: inout Int) -> String? {
         guard pos < end, base[pos] == UInt8(ascii: "\"") else { return nil }
         let start = pos
         guard let contents = scanString(&pos) else { return nil }
-        guard contents.contains(.escapes) else {
-            return String(decoding: UnsafeBufferPointer(start: base + start + 1, count: pos - start - 2), as: UTF8.self)
-        }
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(pos - start)
-        appendDecoded(start, pos, into: &decoded)
-        return String(decoding: decoded, as: UTF8.self)
+        return decodedString(start, pos, contents)
     }
 
     /// `recordID`'s reading: a non-empty string, or a number's text as written.
