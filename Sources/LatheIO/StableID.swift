@@ -8,41 +8,19 @@ public enum StableID {
 
     /// The 128 bits `make` writes as hex, for keys compared in memory (duplicate detection).
     public static func hash128(_ parts: [String]) -> (UInt64, UInt64) {
-        var hasher = Hasher128()
-        for part in parts { hasher.add(part) }
-        return hasher.finish()
-    }
-
-    /// `hash128` fed one part at a time, for callers that have the parts but no array of them.
-    public struct Hasher128 {
-        private var a: UInt64 = 0xcbf2_9ce4_8422_2325
-        private var b: UInt64 = 0x6c62_272e_07bb_0142
-
-        public init() {}
-
-        public mutating func add(_ part: String) {
-            var part = part
-            part.withUTF8 { append($0) }
-            endPart()
-        }
-
-        /// Feeds the UTF-8 bytes of a part, which may come in several pieces; `endPart` closes
-        /// it. `add` is the one and the other over a String's bytes.
-        public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-            var a = self.a, b = self.b
-            for byte in bytes {
-                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-                b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 &+ 0x9E37_79B9
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325
+        var b: UInt64 = 0x6c62_272e_07bb_0142
+        for var part in parts {
+            part.withUTF8 { bytes in
+                for byte in bytes {
+                    a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+                    b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 &+ 0x9E37_79B9
+                }
             }
-            (self.a, self.b) = (a, b)
-        }
-
-        public mutating func endPart() {
             a = (a ^ 0xFF) &* 0x0000_0100_0000_01B3
             b = (b ^ 0xFE) &* 0x0000_0100_0000_01B3
         }
-
-        public func finish() -> (UInt64, UInt64) { (StableID.mix(a), StableID.mix(b ^ a)) }
+        return (mix(a), mix(b ^ a))
     }
 
     /// 64 well-mixed bits of `text` under `seed`: the same on every machine and run, for
