@@ -32,4 +32,28 @@ void lathe_bf16_unpack(float *out, const uint16_t *in, ptrdiff_t n);
 /// e^x for each of n values (the same approximation every kernel above uses), for tests
 void lathe_exp(float *out, const float *in, ptrdiff_t n);
 
+// Products with bf16 inputs and fp32 sums on AMX tiles (gemm_bf16.c). op(B) is packed first
+// (rounded to bf16, k-pairs side by side in n-blocks of 16 columns); rows of op(A) are rounded
+// as the product goes. Rounding is to nearest, ties to even, as lathe_bf16_pack.
+
+/// 1 when this CPU and OS run AMX bf16 tiles (checked once) and they are not switched off
+int lathe_bf16_amx_available(void);
+/// off ≠ 0: lathe_bf16_amx_available answers 0, so callers take their other path (for tests)
+void lathe_bf16_amx_disable(int off);
+/// Elements of a packed op(B) of k × n: k rounded up to 32 times n rounded up to 32
+ptrdiff_t lathe_bf16_packed_b_count(ptrdiff_t k, ptrdiff_t n);
+/// Packs n-blocks [block_lo, block_hi) (16 columns each, round_up(n, 32)/16 in all) of op(B), k × n,
+/// from fp32 B (row stride ldb; trans_b: B is stored n × k)
+void lathe_bf16_pack_b(uint16_t *packed, const float *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k, ptrdiff_t n,
+                       ptrdiff_t block_lo, ptrdiff_t block_hi);
+/// The same from B already in bf16 bits
+void lathe_bf16_pack_b_bits(uint16_t *packed, const uint16_t *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k, ptrdiff_t n,
+                            ptrdiff_t block_lo, ptrdiff_t block_hi);
+/// C (m × n, row stride ldc) = alpha · op(A) · op(B) + beta · C (beta 0: C is not read), A fp32 of m × k
+/// (row stride lda; trans_a: stored k × m), op(B) packed. Needs lathe_bf16_amx_available().
+void lathe_bf16_gemm_packed(float *c, ptrdiff_t ldc, const float *a, ptrdiff_t lda, int trans_a,
+                            const uint16_t *packed_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, float beta);
+/// The calling thread's scratch of at least count elements, reused by its next call (64-byte aligned)
+uint16_t *lathe_bf16_thread_scratch(ptrdiff_t count);
+
 #endif
