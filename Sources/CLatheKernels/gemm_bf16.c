@@ -7,9 +7,9 @@
 //
 // op(B) is packed once per product (or once per weight matrix) into n-blocks of 16 columns,
 // each holding every k-pair for its columns: tile s of n-block j starts at
-// j·(kp·16) + s·512 elements, rows of 32 bf16 (64 bytes) apart. Rows of op(A) are rounded
-// into a per-thread buffer 32 rows at a time, row-major with a stride of kp. k is padded to kp,
-// a multiple of 32, and the n-blocks to an even count, with zeros, which add nothing.
+// j·(kp·16) + s·512 elements, rows of 32 bf16 (64 bytes) apart. The rows of op(A) a call
+// covers are rounded into a per-thread buffer first, row-major with a stride of kp. k is padded
+// to kp, a multiple of 32, and the n-blocks to an even count, with zeros, which add nothing.
 #include "CLatheKernels.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,73 +27,8 @@
 
 static inline ptrdiff_t round_up(ptrdiff_t x, ptrdiff_t to) { return (x + to - 1) / to * to; }
 
-// The nearest bf16 (ties to even); NaN stays NaN. The same rule as lathe_bf16_pack.
-static inline uint16_t to_bf16(float x) {
-    uint32_t bits;
-    memcpy(&bits, &x, 4);
-    uint32_t rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
-    return (bits & 0x7FFFFFFFu) > 0x7F800000u ? (uint16_t)((bits >> 16) | 0x40u) : (uint16_t)(rounded >> 16);
-}
-
 ptrdiff_t lathe_bf16_packed_b_count(ptrdiff_t k, ptrdiff_t n) {
     return round_up(n, 32) * round_up(k, 32);
-}
-
-// Element (kk, col) of op(B) goes to n-block col/16, pair row kk/2, slot (col%16)·2 + kk%2.
-#define PACKED_INDEX(kp, kk, col) (((col) / 16) * (kp) * 16 + ((kk) / 2) * 32 + ((col) % 16) * 2 + ((kk) & 1))
-
-void lathe_bf16_pack_b(uint16_t *packed, const float *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k, ptrdiff_t n,
-                       ptrdiff_t block_lo, ptrdiff_t block_hi) {
-    ptrdiff_t kp = round_up(k, 32);
-    for (ptrdiff_t j = block_lo; j < block_hi; j++) {
-        uint16_t *block = packed + j * kp * 16;
-        memset(block, 0, (size_t)kp * 16 * sizeof(uint16_t));
-        ptrdiff_t c_hi = (j + 1) * 16 < n ? (j + 1) * 16 : n;
-        for (ptrdiff_t col = j * 16; col < c_hi; col++) {
-            if (trans_b) {  // column col of op(B) is row col of B: contiguous
-                const float *row = b + col * ldb;
-                for (ptrdiff_t kk = 0; kk < k; kk++) block[PACKED_INDEX(kp, kk, col) - j * kp * 16] = to_bf16(row[kk]);
-            } else {
-                for (ptrdiff_t kk = 0; kk < k; kk++)
-                    block[PACKED_INDEX(kp, kk, col) - j * kp * 16] = to_bf16(b[kk * ldb + col]);
-            }
-        }
-    }
-}
-
-void lathe_bf16_pack_b_bits(uint16_t *packed, const uint16_t *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k, ptrdiff_t n,
-                            ptrdiff_t block_lo, ptrdiff_t block_hi) {
-    ptrdiff_t kp = round_up(k, 32);
-    for (ptrdiff_t j = block_lo; j < block_hi; j++) {
-        uint16_t *block = packed + j * kp * 16;
-        memset(block, 0, (size_t)kp * 16 * sizeof(uint16_t));
-        ptrdiff_t c_hi = (j + 1) * 16 < n ? (j + 1) * 16 : n;
-        for (ptrdiff_t col = j * 16; col < c_hi; col++)
-            for (ptrdiff_t kk = 0; kk < k; kk++)
-                block[PACKED_INDEX(kp, kk, col) - j * kp * 16] = trans_b ? b[col * ldb + kk] : b[kk * ldb + col];
-    }
-}
-
-// Rows [r0, r0+rows) of op(A), rounded, into dst (32 × kp, zero beyond k and beyond rows).
-static void pack_a(uint16_t *dst, ptrdiff_t kp, const float *a, ptrdiff_t lda, int trans_a, ptrdiff_t r0,
-                   ptrdiff_t rows, ptrdiff_t k) {
-    if (trans_a) {  // row r of op(A) is column r of A
-        for (ptrdiff_t r = rows; r < 32; r++) memset(dst + r * kp, 0, (size_t)kp * sizeof(uint16_t));
-        for (ptrdiff_t kk = 0; kk < k; kk++) {
-            const float *src = a + kk * lda + r0;
-            for (ptrdiff_t r = 0; r < rows; r++) dst[r * kp + kk] = to_bf16(src[r]);
-        }
-        for (ptrdiff_t r = 0; r < rows; r++)
-            for (ptrdiff_t kk = k; kk < kp; kk++) dst[r * kp + kk] = 0;
-    } else {
-        for (ptrdiff_t r = 0; r < 32; r++) {
-            uint16_t *out = dst + r * kp;
-            if (r >= rows) { memset(out, 0, (size_t)kp * sizeof(uint16_t)); continue; }
-            const float *src = a + (r0 + r) * lda;
-            for (ptrdiff_t kk = 0; kk < k; kk++) out[kk] = to_bf16(src[kk]);
-            for (ptrdiff_t kk = k; kk < kp; kk++) out[kk] = 0;
-        }
-    }
 }
 
 // A thread's buffer of at least `count` elements, kept for its next call: one for the rows of A
@@ -145,6 +80,146 @@ int lathe_bf16_amx_available(void) {
 }
 
 void lathe_bf16_amx_disable(int off) { amx_forced_off = off; }
+
+// Lanes (16 × 32 bits) holding the nearest bf16 (ties to even) of each float in their low
+// half; NaN stays NaN. The same rule as lathe_bf16_pack.
+AMX_TARGET static inline __m512i bf16_lanes(__m512 x) {
+    __m512i bits = _mm512_castps_si512(x);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+    __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40));
+    return _mm512_mask_mov_epi32(rounded, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), quiet);
+}
+
+AMX_TARGET static inline __mmask16 first16(ptrdiff_t count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
+}
+
+AMX_TARGET static inline __mmask32 first32(ptrdiff_t count) {
+    return count >= 32 ? (__mmask32)0xFFFFFFFFu : count <= 0 ? 0 : (__mmask32)((1u << count) - 1);
+}
+
+// Lane i = (bf16 of lo[i], bf16 of hi[i]): a k-pair of column i, from two rows of fp32
+// (hi null: past the end of k). Lanes outside mask are zero.
+AMX_TARGET static inline __m512i pairs_of_rows(const float *lo, const float *hi, __mmask16 mask) {
+    __m512i low = bf16_lanes(_mm512_maskz_loadu_ps(mask, lo));
+    if (!hi) return _mm512_maskz_mov_epi32(mask, low);
+    __m512i high = bf16_lanes(_mm512_maskz_loadu_ps(mask, hi));
+    return _mm512_maskz_mov_epi32(mask, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
+}
+
+// Lane q = (bf16 of row[2q], bf16 of row[2q+1]): the first `count` (≤ 32) floats of a row,
+// rounded and laid side by side; zero past count.
+AMX_TARGET static inline __m512i pairs_along_row(const float *row, ptrdiff_t count) {
+    __m512i a = bf16_lanes(_mm512_maskz_loadu_ps(first16(count), row));
+    __m512i b = bf16_lanes(_mm512_maskz_loadu_ps(first16(count - 16), row + 16));
+    __m512i packed = _mm512_castsi256_si512(_mm512_cvtepi32_epi16(_mm512_maskz_mov_epi32(first16(count), a)));
+    return _mm512_inserti64x4(packed, _mm512_cvtepi32_epi16(_mm512_maskz_mov_epi32(first16(count - 16), b)), 1);
+}
+
+// Transposes 16 rows of 16 lanes: lane j of row i goes to lane i of row j. Each step swaps the
+// off-diagonal blocks of side b (8, 4, 2, 1), pairing row i with row i + b.
+AMX_TARGET static inline void transpose16(__m512i r[16]) {
+    for (int b = 8; b >= 1; b >>= 1) {
+        int upper[16], lower[16];
+        for (int j = 0; j < 16; j++) {
+            upper[j] = (j & b) ? 16 + j - b : j;
+            lower[j] = (j & b) ? 16 + j : j + b;
+        }
+        __m512i up = _mm512_loadu_si512(upper), low = _mm512_loadu_si512(lower);
+        for (int i = 0; i < 16; i++) {
+            if (i & b) continue;
+            __m512i x = r[i], y = r[i + b];
+            r[i] = _mm512_permutex2var_epi32(x, up, y);
+            r[i + b] = _mm512_permutex2var_epi32(x, low, y);
+        }
+    }
+}
+
+// Stores 16 transposed rows of lanes 64 bytes apart: the tile rows of 16 k-pairs.
+AMX_TARGET static inline void store_transposed(uint16_t *dst, ptrdiff_t stride, __m512i r[16]) {
+    transpose16(r);
+    for (int q = 0; q < 16; q++) _mm512_storeu_si512(dst + q * stride, r[q]);
+}
+
+AMX_TARGET void lathe_bf16_pack_b(uint16_t *packed, const float *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k,
+                                  ptrdiff_t n, ptrdiff_t block_lo, ptrdiff_t block_hi) {
+    ptrdiff_t kp = round_up(k, 32);
+    for (ptrdiff_t j = block_lo; j < block_hi; j++) {
+        uint16_t *block = packed + j * kp * 16;
+        ptrdiff_t cols = n - j * 16;
+        if (!trans_b) {  // k-pair p of the block's columns: rows 2p and 2p+1 of B, side by side
+            for (ptrdiff_t p = 0; p < kp / 2; p++) {
+                const float *lo = 2 * p < k ? b + 2 * p * ldb + j * 16 : NULL;
+                const float *hi = 2 * p + 1 < k ? b + (2 * p + 1) * ldb + j * 16 : NULL;
+                _mm512_storeu_si512(block + p * 32, lo ? pairs_of_rows(lo, hi, first16(cols)) : _mm512_setzero_si512());
+            }
+            continue;
+        }
+        // column c of the block is row j·16 + c of B: 16 k-pairs of each of its 16 rows, transposed
+        for (ptrdiff_t s = 0; s < kp; s += 32) {
+            __m512i r[16];
+            for (ptrdiff_t c = 0; c < 16; c++)
+                r[c] = c < cols ? pairs_along_row(b + (j * 16 + c) * ldb + s, k - s) : _mm512_setzero_si512();
+            store_transposed(block + s * 16, 32, r);
+        }
+    }
+}
+
+AMX_TARGET void lathe_bf16_pack_b_bits(uint16_t *packed, const uint16_t *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k,
+                                       ptrdiff_t n, ptrdiff_t block_lo, ptrdiff_t block_hi) {
+    ptrdiff_t kp = round_up(k, 32);
+    for (ptrdiff_t j = block_lo; j < block_hi; j++) {
+        uint16_t *block = packed + j * kp * 16;
+        ptrdiff_t cols = n - j * 16;
+        if (!trans_b) {
+            for (ptrdiff_t p = 0; p < kp / 2; p++) {
+                __m512i v = _mm512_setzero_si512();
+                if (2 * p < k)
+                    v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(first16(cols), b + 2 * p * ldb + j * 16));
+                if (2 * p + 1 < k)
+                    v = _mm512_or_si512(v, _mm512_slli_epi32(_mm512_cvtepu16_epi32(
+                        _mm256_maskz_loadu_epi16(first16(cols), b + (2 * p + 1) * ldb + j * 16)), 16));
+                _mm512_storeu_si512(block + p * 32, v);
+            }
+            continue;
+        }
+        for (ptrdiff_t s = 0; s < kp; s += 32) {
+            __m512i r[16];
+            for (ptrdiff_t c = 0; c < 16; c++)
+                r[c] = c < cols ? _mm512_maskz_loadu_epi16(first32(k - s), b + (j * 16 + c) * ldb + s) : _mm512_setzero_si512();
+            store_transposed(block + s * 16, 32, r);
+        }
+    }
+}
+
+// Rows [0, rows) of op(A), rounded, into dst (round_up(rows, 32) × kp, zero past k and past rows).
+AMX_TARGET static void pack_a(uint16_t *dst, ptrdiff_t kp, const float *a, ptrdiff_t lda, int trans_a, ptrdiff_t rows,
+                              ptrdiff_t k) {
+    ptrdiff_t padded = round_up(rows, 32);
+    if (!trans_a) {
+        for (ptrdiff_t r = 0; r < padded; r++)
+            for (ptrdiff_t s = 0; s < kp; s += 32)
+                _mm512_storeu_si512(dst + r * kp + s, r < rows ? pairs_along_row(a + r * lda + s, k - s) : _mm512_setzero_si512());
+        return;
+    }
+    // row r of op(A) is column r of A: a k-pair of 16 such rows is two rows of A side by side, and
+    // 16 k-pairs of them, transposed, are those rows' next 32 values of k. A k-step's 32 rows of A
+    // are walked along, 16 columns at a time.
+    for (ptrdiff_t s = 0; s < kp; s += 32) {
+        for (ptrdiff_t g = 0; g < padded; g += 16) {
+            __mmask16 mask = first16(rows - g);
+            __m512i r[16];
+            for (ptrdiff_t q = 0; q < 16; q++) {
+                ptrdiff_t kk = s + 2 * q;
+                const float *lo = kk < k ? a + kk * lda + g : NULL;
+                const float *hi = kk + 1 < k ? a + (kk + 1) * lda + g : NULL;
+                r[q] = lo ? pairs_of_rows(lo, hi, mask) : _mm512_setzero_si512();
+            }
+            store_transposed(dst + g * kp + s, kp, r);
+        }
+    }
+}
 
 typedef struct {
     uint8_t palette, start_row, reserved[14];
@@ -208,16 +283,25 @@ AMX_TARGET static void block_row(float *c, ptrdiff_t ldc, const uint16_t *a, con
     }
 }
 
+// Columns of packed B a chunk holds (a multiple of 32): about 512 KiB of it, so a chunk stays in
+// L2 while every 32-row block of A passes over it.
+static ptrdiff_t chunk_columns(ptrdiff_t kp) {
+    ptrdiff_t columns = (512 * 1024 / (kp * (ptrdiff_t)sizeof(uint16_t))) / 32 * 32;
+    return columns < 32 ? 32 : columns;
+}
+
 AMX_TARGET void lathe_bf16_gemm_packed(float *c, ptrdiff_t ldc, const float *a, ptrdiff_t lda, int trans_a,
                                        const uint16_t *packed_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                                        float beta) {
-    ptrdiff_t kp = round_up(k, 32);
-    uint16_t *a_block = reserve(&a_rows, 32 * kp);
+    ptrdiff_t kp = round_up(k, 32), chunk = chunk_columns(kp);
+    uint16_t *rows = reserve(&a_rows, round_up(m, 32) * kp);
+    pack_a(rows, kp, a, lda, trans_a, m, k);
     configure_tiles();
-    for (ptrdiff_t r0 = 0; r0 < m; r0 += 32) {
-        ptrdiff_t rows = m - r0 < 32 ? m - r0 : 32;
-        pack_a(a_block, kp, a, lda, trans_a, r0, rows, k);
-        block_row(c + r0 * ldc, ldc, a_block, packed_b, kp, rows, n, alpha, beta);
+    for (ptrdiff_t col = 0; col < n; col += chunk) {
+        ptrdiff_t width = n - col < chunk ? n - col : chunk;
+        for (ptrdiff_t r0 = 0; r0 < m; r0 += 32)
+            block_row(c + r0 * ldc + col, ldc, rows + r0 * kp, packed_b + col * kp, kp, m - r0 < 32 ? m - r0 : 32,
+                      width, alpha, beta);
     }
     _tile_release();
 }
@@ -226,11 +310,22 @@ AMX_TARGET void lathe_bf16_gemm_packed(float *c, ptrdiff_t ldc, const float *a, 
 
 int lathe_bf16_amx_available(void) { return 0; }
 void lathe_bf16_amx_disable(int off) { (void)off; }
+// Packing and the product exist only for AMX; callers check lathe_bf16_amx_available first.
+void lathe_bf16_pack_b(uint16_t *packed, const float *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k, ptrdiff_t n,
+                       ptrdiff_t block_lo, ptrdiff_t block_hi) {
+    (void)packed; (void)b; (void)ldb; (void)trans_b; (void)k; (void)n; (void)block_lo; (void)block_hi;
+    abort();
+}
+void lathe_bf16_pack_b_bits(uint16_t *packed, const uint16_t *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k, ptrdiff_t n,
+                            ptrdiff_t block_lo, ptrdiff_t block_hi) {
+    (void)packed; (void)b; (void)ldb; (void)trans_b; (void)k; (void)n; (void)block_lo; (void)block_hi;
+    abort();
+}
 void lathe_bf16_gemm_packed(float *c, ptrdiff_t ldc, const float *a, ptrdiff_t lda, int trans_a,
                             const uint16_t *packed_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, float beta) {
     (void)c; (void)ldc; (void)a; (void)lda; (void)trans_a; (void)packed_b; (void)m; (void)n; (void)k; (void)alpha;
     (void)beta;
-    abort();  // callers check lathe_bf16_amx_available first
+    abort();
 }
 
 #endif
