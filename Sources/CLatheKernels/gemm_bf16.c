@@ -8,8 +8,9 @@
 // op(B) is packed once per product (or once per weight matrix) into n-blocks of 16 columns,
 // each holding every k-pair for its columns: tile s of n-block j starts at
 // j·(kp·16) + s·512 elements, rows of 32 bf16 (64 bytes) apart. The rows of op(A) a call
-// covers are rounded into a per-thread buffer first, row-major with a stride of kp. k is padded
-// to kp, a multiple of 32, and the n-blocks to an even count, with zeros, which add nothing.
+// covers are rounded into a per-thread buffer first, in blocks of 16 rows laid out the same
+// way. k is padded to kp, a multiple of 32, and the blocks to an even count, with zeros, which
+// add nothing.
 #include "CLatheKernels.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -193,14 +194,17 @@ AMX_TARGET void lathe_bf16_pack_b_bits(uint16_t *packed, const uint16_t *b, ptrd
     }
 }
 
-// Rows [0, rows) of op(A), rounded, into dst (round_up(rows, 32) × kp, zero past k and past rows).
+// Rows [0, rows) of op(A), rounded, into dst (round_up(rows, 32) × kp, zero past k and past rows),
+// laid out as packed B is: blocks of 16 rows, each holding its k-steps' 16 × 32 tiles one after
+// another, so a tile is 1 KiB in a row (rows kp apart would share cache sets when kp is large).
 AMX_TARGET static void pack_a(uint16_t *dst, ptrdiff_t kp, const float *a, ptrdiff_t lda, int trans_a, ptrdiff_t rows,
                               ptrdiff_t k) {
     ptrdiff_t padded = round_up(rows, 32);
     if (!trans_a) {
         for (ptrdiff_t r = 0; r < padded; r++)
             for (ptrdiff_t s = 0; s < kp; s += 32)
-                _mm512_storeu_si512(dst + r * kp + s, r < rows ? pairs_along_row(a + r * lda + s, k - s) : _mm512_setzero_si512());
+                _mm512_storeu_si512(dst + (r / 16) * kp * 16 + s * 16 + (r % 16) * 32,
+                                    r < rows ? pairs_along_row(a + r * lda + s, k - s) : _mm512_setzero_si512());
         return;
     }
     // row r of op(A) is column r of A: a k-pair of 16 such rows is two rows of A side by side, and
@@ -216,7 +220,7 @@ AMX_TARGET static void pack_a(uint16_t *dst, ptrdiff_t kp, const float *a, ptrdi
                 const float *hi = kk + 1 < k ? a + (kk + 1) * lda + g : NULL;
                 r[q] = lo ? pairs_of_rows(lo, hi, mask) : _mm512_setzero_si512();
             }
-            store_transposed(dst + g * kp + s, kp, r);
+            store_transposed(dst + g * kp + s * 16, 32, r);
         }
     }
 }
@@ -261,8 +265,8 @@ AMX_TARGET static void block_row(float *c, ptrdiff_t ldc, const uint16_t *a, con
         if (whole10 && beta == 1) _tile_loadd(2, c10, stride); else _tile_zero(2);
         if (whole11 && beta == 1) _tile_loadd(3, c11, stride); else _tile_zero(3);
         for (ptrdiff_t s = 0; s < steps; s++) {
-            _tile_loadd(4, a + s * 32, kp * sizeof(uint16_t));
-            _tile_loadd(5, a + 16 * kp + s * 32, kp * sizeof(uint16_t));
+            _tile_loadd(4, a + s * 512, 64);
+            _tile_loadd(5, a + 16 * kp + s * 512, 64);
             _tile_loadd(6, b0 + s * 512, 64);
             _tile_loadd(7, b1 + s * 512, 64);
             _tile_dpbf16ps(0, 4, 6);
