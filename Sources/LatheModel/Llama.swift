@@ -23,9 +23,9 @@ public final class Llama: @unchecked Sendable {
     /// (B, T) of the last forward.
     public private(set) var batch = 0
     public private(set) var seq = 0
-    /// Inputs of the linear layers' products: fp32, or rounded to bf16 (by the product, as it
-    /// reads them) with fp32 master weights and fp32 sums, as a bf16 autocast computes them.
-    /// Attention's own products and every other kernel stay fp32.
+    /// Inputs of the matrix products (the linear layers' and attention's): fp32, or rounded to
+    /// bf16 by the product as it reads them, with fp32 master weights and fp32 sums, as a bf16
+    /// autocast computes them. Every other kernel (norms, softmax, SwiGLU, RoPE) stays fp32.
     public var precision: MatmulPrecision = .fp32
 
     /// Bytes the bf16 products hold beside the model (their packing buffers), at most.
@@ -70,7 +70,7 @@ public final class Llama: @unchecked Sendable {
         rope.forward(a.k, positions: acts.positions, rows: n, heads: config.numKeyValueHeads)
         Attention.forward(out: a.attn, probs: a.probs, q: a.q, k: a.k, v: a.v, segments: acts.segments,
                           batch: batch, seq: seq, heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
-                          headDim: config.headDim)
+                          headDim: config.headDim, precision: precision)
         a.mid.update(from: a.input, count: n * c)
         Linear.forward(out: a.mid, inp: a.attn, weight: w.o,
                        rows: n, inDim: qd, outDim: c, accumulate: true, precision: precision)
@@ -88,7 +88,7 @@ public final class Llama: @unchecked Sendable {
         zero(d.v, n * kv)
         Attention.backward(dq: d.q, dk: d.k, dv: d.v, scratch: d.scores, dout: d.attn, q: a.q, k: a.k, v: a.v,
                            probs: a.probs, batch: batch, seq: seq, heads: config.numAttentionHeads,
-                           kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+                           kvHeads: config.numKeyValueHeads, headDim: config.headDim, precision: precision)
         rope.backward(d.q, positions: acts.positions, rows: n, heads: config.numAttentionHeads)
         rope.backward(d.k, positions: acts.positions, rows: n, heads: config.numKeyValueHeads)
         zero(d.normed, n * c)
