@@ -198,7 +198,10 @@ public struct SFTFormatter: Sendable {
     public func format(line: UnsafeRawBufferPointer, at location: SourceLocation,
                        maxDepth: Int = JSONParser.defaultMaxDepth) -> Result<FormattedExample, Dropped>? {
         guard let (members, format) = settings.reader.scan(line: line, maxDepth: maxDepth) else { return nil }
-        if format == .alpaca, settings.writesTurnsAsRead, let formatted = members.plainAlpaca(settings) { return .success(formatted) }
+        if settings.writesTurnsAsRead {
+            if format == .alpaca, let formatted = members.plainAlpaca(settings) { return .success(formatted) }
+            if format == .thread, let result = members.plainThread(settings) { return result }
+        }
         do throws(Dropped) {
             guard let example = try settings.reader.read(members, format: format, line: line, at: location) else { return nil }
             return .success(try self.format(example))
