@@ -71,8 +71,8 @@ extension TopMembers {
         })
     }
 
-    /// The record of `turns`, its content key hashed and its id made (when it has none) as
-    /// `ContentKey` and `SFTReader.example` do, its source the record's own (`source`, a JSON
+    /// The record of `turns`, its content key hashed and its id made (when it has none, from
+    /// `format`, an ASCII name) as `ContentKey` and `SFTReader.example` do, its source the record's own (`source`, a JSON
     /// string, or empty for none) or the one for `format`.
     private func plainExample(_ settings: SFTSettings, id: String?, format: String, source: UnsafeBufferPointer<UInt8>,
                               turns: ((PlainTurn) -> Void) -> Void) -> FormattedExample {
@@ -89,10 +89,17 @@ extension TopMembers {
             hasher.endPart()
         }
         let key = hasher.finish()
-        let id = id ?? key.id(prefix: format)
 
-        var object = JSONObjectWriter(capacity: 96 + id.utf8.count + scan.end)
-        object.string("id", id)
+        var object = JSONObjectWriter(capacity: 128 + (id?.utf8.count ?? 0) + scan.end)
+        if let id {
+            object.string("id", id)
+        } else {
+            object.field("id") { out in
+                out.append(UInt8(ascii: "\""))
+                key.appendID(prefix: format, to: &out)
+                out.append(UInt8(ascii: "\""))
+            }
+        }
         object.field("messages") { out in
             out.append(UInt8(ascii: "["))
             var first = true

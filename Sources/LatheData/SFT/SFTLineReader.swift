@@ -17,6 +17,7 @@ extension SFTReader {
 
     /// The line's top-level members and the format they are read in; nil when the line is
     /// left to the parser.
+    @inline(__always)  // spares copying the members out and back
     func scan(line: UnsafeRawBufferPointer, maxDepth: Int) -> (TopMembers, SFTInputFormat)? {
         guard fields == nil, let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let scan = JSONScanner(base: base, end: line.count, maxDepth: maxDepth)
