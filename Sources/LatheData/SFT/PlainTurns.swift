@@ -14,7 +14,19 @@ extension SFTSettings {
 /// A turn whose text lies in the line, escape-free: `text`, then `more` after a blank line
 /// when `more` is not empty (an Alpaca instruction and its input, a question's title and body).
 struct PlainTurn {
-    var role: String
+    enum Role {
+        case system, user, assistant
+
+        var name: StaticString {
+            switch self {
+            case .system: "system"
+            case .user: "user"
+            case .assistant: "assistant"
+            }
+        }
+    }
+
+    var role: Role
     var text: UnsafeBufferPointer<UInt8>
     var more = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
@@ -46,9 +58,9 @@ extension TopMembers {
               let source = plainSource else { return nil }
         // The turns as `SFTReader.alpaca` makes them.
         return plainExample(settings, id: recordID, format: "alpaca", source: source) { turn in
-            if !system.isEmpty { turn(PlainTurn(role: "system", text: system)) }
-            turn(PlainTurn(role: "user", text: instruction, more: input))
-            turn(PlainTurn(role: "assistant", text: output))
+            if !system.isEmpty { turn(PlainTurn(role: .system, text: system)) }
+            turn(PlainTurn(role: .user, text: instruction, more: input))
+            turn(PlainTurn(role: .assistant, text: output))
         }
     }
 
@@ -64,10 +76,10 @@ extension TopMembers {
         guard let title = plainText(question.title), let body = plainText(question.body), let answer = plainText(answers[chosen].body),
               hasInk(title) || hasInk(body), hasInk(answer) else { return nil }
         // The user turn as `QAThread.prompt(title:body:)` makes it.
-        let user = title.isEmpty ? PlainTurn(role: "user", text: body) : PlainTurn(role: "user", text: title, more: body)
+        let user = title.isEmpty ? PlainTurn(role: .user, text: body) : PlainTurn(role: .user, text: title, more: body)
         return .success(plainExample(settings, id: id, format: "thread", source: source) { turn in
             turn(user)
-            turn(PlainTurn(role: "assistant", text: answer))
+            turn(PlainTurn(role: .assistant, text: answer))
         })
     }
 
@@ -79,8 +91,8 @@ extension TopMembers {
         var hasher = ContentKey.Hasher()
         var user: String?  // for the split
         turns { turn in
-            if settings.split != nil && user == nil && turn.role == "user" { user = turn.content }
-            hasher.add(turn.role)
+            if settings.split != nil && user == nil && turn.role == .user { user = turn.content }
+            hasher.add(turn.role.name)
             hasher.append(turn.text)
             if !turn.more.isEmpty {
                 Self.blankLine.withUnsafeBufferPointer { hasher.append($0) }
@@ -106,7 +118,11 @@ extension TopMembers {
             turns { turn in
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                SFTFormatter.writeMessage(turn.role, into: &out) { out in
+                SFTFormatter.writeMessage(into: &out, role: { out in
+                    out.append(UInt8(ascii: "\""))
+                    out.append(contentsOf: UnsafeBufferPointer(start: turn.role.name.utf8Start, count: turn.role.name.utf8CodeUnitCount))
+                    out.append(UInt8(ascii: "\""))
+                }) { out in
                     out.append(UInt8(ascii: "\""))
                     out.append(contentsOf: turn.text)
                     if !turn.more.isEmpty {

@@ -109,6 +109,11 @@ public struct ContentKey: Hashable, Sendable {
             endPart()
         }
 
+        mutating func add(_ part: StaticString) {
+            stream.append(UnsafeRawBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount))
+            endPart()
+        }
+
         /// Feeds bytes of a part, which may come in several pieces; `endPart` closes it.
         mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
             stream.append(bytes)
@@ -323,15 +328,16 @@ public struct SFTFormatter: Sendable {
         out.append(UInt8(ascii: "["))
         for (i, message) in messages.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            writeMessage(message.role, into: &out) { JSONWriter.writeString(message.content, into: &$0) }
+            writeMessage(into: &out, role: { JSONWriter.writeString(message.role, into: &$0) },
+                         content: { JSONWriter.writeString(message.content, into: &$0) })
         }
         out.append(UInt8(ascii: "]"))
     }
 
-    /// One message object; `content` writes its content as a JSON string.
-    static func writeMessage(_ role: String, into out: inout [UInt8], content: (inout [UInt8]) -> Void) {
+    /// One message object; `role` and `content` write theirs as JSON strings.
+    static func writeMessage(into out: inout [UInt8], role: (inout [UInt8]) -> Void, content: (inout [UInt8]) -> Void) {
         out.append(contentsOf: #"{"role":"#.utf8)
-        JSONWriter.writeString(role, into: &out)
+        role(&out)
         out.append(contentsOf: #","content":"#.utf8)
         content(&out)
         out.append(UInt8(ascii: "}"))
