@@ -122,11 +122,8 @@ public struct Hash128: Hashable, Sendable {
             count += n
             var i = 0
             if pending > 0 {
-                while pending < 32 && i < n {
-                    withUnsafeMutableBytes(of: &block) { $0[pending] = bytes[i] }
-                    pending += 1
-                    i += 1
-                }
+                i = min(32 - pending, n)
+                fill(bytes[..<i])
                 guard pending == 32 else { return }
                 mix(block.0, block.1, block.2, block.3)
                 block = (0, 0, 0, 0)
@@ -143,11 +140,17 @@ public struct Hash128: Hashable, Sendable {
                 }
                 lanes = run.lanes
             }
-            while i < n {
-                withUnsafeMutableBytes(of: &block) { $0[pending] = bytes[i] }
-                pending += 1
-                i += 1
+            fill(bytes[i...])
+        }
+
+        /// Copies `bytes` into the block after its pending bytes; there must be room.
+        @inline(__always)
+        private mutating func fill(_ bytes: UnsafeRawBufferPointer.SubSequence) {
+            let start = pending
+            withUnsafeMutableBytes(of: &block) {
+                UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes))
             }
+            pending += bytes.count
         }
 
         public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {

@@ -2,7 +2,7 @@ import Foundation
 import LatheIO
 import Testing
 
-/// lathe-pair-prefs reads thread lines from their bytes (`QAThread(line:at:)`) and leaves the
+/// lathe-pair-prefs reads thread lines from their bytes (`ThreadLine`) and leaves the
 /// rest to the parser; with the fast path off (LATHE_NO_FAST_PATH) every line is parsed. Both
 /// must write the same bytes, drop the same records for the same reasons, and count the same.
 @Suite struct PairPrefsFastPathTests {

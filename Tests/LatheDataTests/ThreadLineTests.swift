@@ -1,4 +1,4 @@
-import LatheData
+@testable import LatheData
 import LatheIO
 import Testing
 
@@ -13,6 +13,11 @@ struct ThreadLineGenerator {
     var random: SplitMix64
     /// Whether the line being made has something the reader may leave to the parser.
     var odd = false
+    /// The chance that a text is made of plain pieces only (no escape or HTML), which the
+    /// plain path of `lathe-format-sft` writes as they lie.
+    var plainTexts = 0.0
+    /// Scores are drawn from `-20..<(scoreRange - 20)`: a small range makes ties.
+    var scoreRange: UInt64 = 200
 
     init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
@@ -26,10 +31,13 @@ struct ThreadLineGenerator {
             #"\r\n"#, #"\u00e9"#, #"\u6771"#, #"\ud83d\ude00"#, #"\u0000"#, #"\b\f"#, "<p>a &amp; b</p>", "<code>x &lt; y</code>",
             "a < b", "{", "}", "[", "]", ",", ":", "true", "null", "123",
         ]
+        let plain = plainTexts > 0 && chance(plainTexts)
         var out = "\""
-        for _ in 0..<Int(random.next() % 12) { out += pick(pieces) }
+        for _ in 0..<Int(random.next() % 12) { out += plain ? pick(Self.plainPieces) : pick(pieces) }
         return out + "\""
     }
+
+    static let plainPieces = ["word", "Swift", " ", "  ", "café", "naïve", "東京", "😀", "e\u{301}", "\u{7F}", "\u{2028}", "{", "}", ",", "123"]
 
     /// A value that may be anything, nested a little.
     mutating func anyValue(depth: Int = 0) -> String {
@@ -79,7 +87,7 @@ struct ThreadLineGenerator {
     }
 
     mutating func score() -> String {
-        if chance(0.96) { return String(Int(random.next() % 200) - 20) }
+        if chance(0.96) { return String(Int(random.next() % scoreRange) - 20) }
         odd = true
         return pick(["-0", "3.0", "1e2", "-2.5", "\"5\"", "null", "99999999999999999999", "123456789012345678", "-9223372036854775808", "true"])
     }
@@ -139,9 +147,11 @@ private func sameBytes(_ a: QAThread, _ b: QAThread) -> Bool {
         && zip(a.answers, b.answers).allSatisfy { $0.body.utf8.elementsEqual($1.body.utf8) && $0.score == $1.score && $0.accepted == $1.accepted }
 }
 
+/// The thread `lathe-format-sft`'s line reader makes of `line`, read in its scan of the line.
 private func threadFromLine(_ line: String) -> QAThread? {
-    var bytes = Array(line.utf8)
-    return bytes.withUnsafeMutableBytes { QAThread(line: UnsafeRawBufferPointer($0), at: here) }
+    Array(line.utf8).withUnsafeBufferPointer { bytes in
+        bytes.baseAddress.flatMap { TopMembers.scan(JSONScanner(base: $0, end: bytes.count))?.thread }
+    }
 }
 
 private func threadFromParser(_ line: String) -> QAThread? {

@@ -108,9 +108,9 @@ public struct PreferenceBuilder: Sendable {
         }
     }
 
-    /// `build`'s fast path for thread records, read from the line's bytes (`ThreadLine`, as
-    /// `QAThread(line:at:)` reads them, texts kept in their written form): what `build` makes
-    /// of the parsed line, or nil to leave the line to the parser and `build`.
+    /// `build`'s fast path for thread records, read from the line's bytes (`ThreadLine`, texts
+    /// kept in their written form): what `build` makes of the parsed line, or nil to leave the
+    /// line to the parser and `build`.
     public func build(line: UnsafeRawBufferPointer, at location: SourceLocation) -> Result<PreferenceItem, Dropped>? {
         guard input == .auto || input == .thread, let thread = ThreadLine<ResponseText>(line: line) else { return nil }
         return Result { () throws(Dropped) in try pairs(thread) }

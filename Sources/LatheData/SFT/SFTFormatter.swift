@@ -109,6 +109,11 @@ public struct ContentKey: Hashable, Sendable {
             endPart()
         }
 
+        mutating func add(_ part: StaticString) {
+            stream.append(UnsafeRawBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount))
+            endPart()
+        }
+
         /// Feeds bytes of a part, which may come in several pieces; `endPart` closes it.
         mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
             stream.append(bytes)
@@ -132,23 +137,32 @@ public struct ContentKey: Hashable, Sendable {
     /// `prefix`, a dash and the key's 32 hex digits: the id of a
     /// record that has none.
     func id(prefix: String) -> String {
-        var prefix = prefix
-        return prefix.withUTF8 { head in
-            String(unsafeUninitializedCapacity: head.count + 33) { out in
-                _ = out.initialize(fromContentsOf: head)
-                out[head.count] = UInt8(ascii: "-")
-                let digits = head.count + 1
-                for i in 0..<16 {
-                    out[digits + i] = Self.hexDigits[Int(a >> UInt64(60 - 4 * i) & 0xF)]
-                    out[digits + 16 + i] = Self.hexDigits[Int(b >> UInt64(60 - 4 * i) & 0xF)]
-                }
-                return head.count + 33
-            }
-        }
+        var id: [UInt8] = []
+        appendID(prefix: prefix, to: &id)
+        return String(decoding: id, as: UTF8.self)
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-}
+    /// Appends the UTF-8 of `id(prefix:)`, which needs no escaping in JSON when `prefix` needs
+    /// none.
+    func appendID(prefix: String, to out: inout [UInt8]) {
+        out.append(contentsOf: prefix.utf8)
+        out.append(UInt8(ascii: "-"))
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { hex in
+            for i in 0..<16 {
+                hex[i] = Self.hexDigit(a >> UInt64(60 - 4 * i))
+                hex[16 + i] = Self.hexDigit(b >> UInt64(60 - 4 * i))
+            }
+        }
+        withUnsafeBytes(of: digits) { out.append(contentsOf: $0) }
+    }
+
+    /// The lowest four bits of `bits` as a lowercase hex digit.
+    @inline(__always)
+    private static func hexDigit(_ bits: UInt64) -> UInt8 {
+        let nibble = UInt8(truncatingIfNeeded: bits & 0xF)
+        return nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+    }}
 
 /// The first record's id for each content key, the duplicate check of `lathe-format-sft`: a
 /// `FirstSeenTable` keyed by its bits, which are already a hash.
@@ -198,7 +212,10 @@ public struct SFTFormatter: Sendable {
     public func format(line: UnsafeRawBufferPointer, at location: SourceLocation,
                        maxDepth: Int = JSONParser.defaultMaxDepth) -> Result<FormattedExample, Dropped>? {
         guard let (members, format) = settings.reader.scan(line: line, maxDepth: maxDepth) else { return nil }
-        if format == .alpaca, settings.writesTurnsAsRead, let formatted = members.plainAlpaca(settings) { return .success(formatted) }
+        if settings.writesTurnsAsRead {
+            if format == .alpaca, let formatted = members.plainAlpaca(settings) { return .success(formatted) }
+            if format == .thread, let result = members.plainThread(settings) { return result }
+        }
         do throws(Dropped) {
             guard let example = try settings.reader.read(members, format: format, line: line, at: location) else { return nil }
             return .success(try self.format(example))
@@ -311,15 +328,16 @@ public struct SFTFormatter: Sendable {
         out.append(UInt8(ascii: "["))
         for (i, message) in messages.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            writeMessage(message.role, into: &out) { JSONWriter.writeString(message.content, into: &$0) }
+            writeMessage(into: &out, role: { JSONWriter.writeString(message.role, into: &$0) },
+                         content: { JSONWriter.writeString(message.content, into: &$0) })
         }
         out.append(UInt8(ascii: "]"))
     }
 
-    /// One message object; `content` writes its content as a JSON string.
-    static func writeMessage(_ role: String, into out: inout [UInt8], content: (inout [UInt8]) -> Void) {
+    /// One message object; `role` and `content` write theirs as JSON strings.
+    static func writeMessage(into out: inout [UInt8], role: (inout [UInt8]) -> Void, content: (inout [UInt8]) -> Void) {
         out.append(contentsOf: #"{"role":"#.utf8)
-        JSONWriter.writeString(role, into: &out)
+        role(&out)
         out.append(contentsOf: #","content":"#.utf8)
         content(&out)
         out.append(UInt8(ascii: "}"))

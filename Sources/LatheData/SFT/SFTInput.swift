@@ -114,13 +114,21 @@ public struct SFTReader: Sendable {
     /// The thread's question and the answer chosen for it: the accepted one, else the top-scored
     /// one of at least `minScore` (the first of equals). `source` is the record's own.
     func example(_ thread: QAThread, source: String?) throws(Dropped) -> SFTExample {
-        if thread.answers.isEmpty { throw Dropped("no_answers") }
-        let answer = thread.answers.first(where: \.accepted)
-            ?? thread.answers.enumerated().filter { $0.element.score >= minScore }
-                .max { $0.element.score != $1.element.score ? $0.element.score < $1.element.score : $0.offset > $1.offset }?.element
-        guard let answer else { throw Dropped("no_answer_above_min_score", "no accepted answer and none scored \(minScore) or more") }
+        let answer = thread.answers[try chosenAnswer(thread.answers.count, score: { thread.answers[$0].score },
+                                                     accepted: { thread.answers[$0].accepted })]
         return SFTExample(id: thread.id, source: source ?? self.source ?? "thread",
                           messages: [ChatMessage(role: "user", content: thread.prompt), ChatMessage(role: "assistant", content: answer.body)])
+    }
+
+    /// Which of a thread's `count` answers its conversation uses: the accepted one, else the
+    /// top-scored one of at least `minScore` (the first of equals); throws the drop when none.
+    func chosenAnswer(_ count: Int, score: (Int) -> Int, accepted: (Int) -> Bool) throws(Dropped) -> Int {
+        if count == 0 { throw Dropped("no_answers") }
+        if let i = (0..<count).first(where: accepted) { return i }
+        var best: Int?
+        for i in 0..<count where score(i) >= minScore && best.map({ score(i) > score($0) }) ?? true { best = i }
+        guard let best else { throw Dropped("no_answer_above_min_score", "no accepted answer and none scored \(minScore) or more") }
+        return best
     }
 
     private func readAlpaca(_ record: JSONValue, _ location: SourceLocation) throws -> SFTExample {

@@ -17,6 +17,7 @@ extension SFTReader {
 
     /// The line's top-level members and the format they are read in; nil when the line is
     /// left to the parser.
+    @inline(__always)  // spares copying the members out and back
     func scan(line: UnsafeRawBufferPointer, maxDepth: Int) -> (TopMembers, SFTInputFormat)? {
         guard fields == nil, let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let scan = JSONScanner(base: base, end: line.count, maxDepth: maxDepth)
@@ -29,7 +30,7 @@ extension SFTReader {
     func read(_ members: TopMembers, format: SFTInputFormat, line: UnsafeRawBufferPointer,
               at location: SourceLocation) throws(Dropped) -> SFTExample? {
         if format == .thread {
-            guard let thread = QAThread(line: line, at: location) else { return nil }
+            guard let thread = members.thread else { return nil }
             let source: String?
             do { source = try members.optionalString(members.source) } catch { return nil }
             return try example(thread, source: source)
@@ -71,12 +72,22 @@ struct TopMembers {
     var id, source, system: Value?
     var instruction, input, output: Value?
     var conversations, messages, prompt, completion: Value?
-    var question, answers: Value?
+    /// Whether the record has these members, of any type: together they make it a thread.
+    var hasQuestion = false, hasAnswers = false
+    /// A thread's question and answers as `ThreadLine` reads them, read in the same pass; nil
+    /// when the member is missing or of a shape left to the parser.
+    var question: Question?
+    var answers: [ThreadLine<Value>.Answer]?
 
     struct Value {
         var start: Int
         var end: Int
         var contents: JSONScanner.Contents
+    }
+
+    struct Question {
+        var title: Value
+        var body: Value
     }
 
     private init(scan: JSONScanner) {
@@ -88,7 +99,10 @@ struct TopMembers {
         var members = TopMembers(scan: scan)
         var pos = scan.skipWhitespace(0)
         guard pos < scan.end, scan.base[pos] == UInt8(ascii: "{"), scan.maxDepth >= 1 else { return nil }
+        // A thread's answer objects lie at depth 3: below that limit they are only skipped.
+        let readsThreads = scan.maxDepth >= 3
         let complete = scan.members(&pos) { key, valuePos in
+            if readsThreads && members.readThreadPart(key, &valuePos) { return true }
             let start = valuePos
             guard let contents = scan.skipValue(&valuePos, depth: 1) else { return false }
             members.note(key, Value(start: start, end: valuePos, contents: contents))
@@ -98,20 +112,39 @@ struct TopMembers {
         return members
     }
 
+    /// Reads the member `key` at `pos` when it is a thread's `question` or `answers` of the
+    /// shape `ThreadLine` reads, moving `pos` past it; false, `pos` unmoved, for any other.
+    private mutating func readThreadPart(_ key: Range<Int>, _ pos: inout Int) -> Bool {
+        var end = pos
+        if scan.key(key, is: "question") {
+            hasQuestion = true
+            question = ThreadLine<Value>.question(scan, &end)
+            guard question != nil else { return false }
+        } else if scan.key(key, is: "answers") {
+            hasAnswers = true
+            answers = ThreadLine<Value>.answers(scan, &end)
+            guard answers != nil else { return false }
+        } else {
+            return false
+        }
+        pos = end
+        return true
+    }
+
     /// Notes where the member `key` lies when it is one of these; any other is only checked.
     private mutating func note(_ key: Range<Int>, _ value: Value) {
         if scan.key(key, is: "id") { id = value } else if scan.key(key, is: "source") { source = value } else if scan.key(key, is: "system") { system = value }
         else if scan.key(key, is: "instruction") { instruction = value } else if scan.key(key, is: "input") { input = value }
         else if scan.key(key, is: "output") { output = value } else if scan.key(key, is: "conversations") { conversations = value }
         else if scan.key(key, is: "messages") { messages = value } else if scan.key(key, is: "prompt") { prompt = value }
-        else if scan.key(key, is: "completion") { completion = value } else if scan.key(key, is: "question") { question = value }
-        else if scan.key(key, is: "answers") { answers = value }
+        else if scan.key(key, is: "completion") { completion = value } else if scan.key(key, is: "question") { hasQuestion = true }
+        else if scan.key(key, is: "answers") { hasAnswers = true }
     }
 
     /// The format `SFTInputFormat.detect` gives the parsed record: a member counts when present,
     /// even as null.
     var format: SFTInputFormat? {
-        if question != nil && answers != nil { return .thread }
+        if hasQuestion && hasAnswers { return .thread }
         if conversations != nil { return .sharegpt }
         if messages != nil { return .messages }
         if instruction != nil { return .alpaca }
@@ -131,6 +164,16 @@ struct TopMembers {
         default:
             return nil
         }
+    }
+
+    /// The thread `ThreadLine` reads, from the members read in the scan; nil when the line is
+    /// left to the parser.
+    var thread: QAThread? {
+        guard let id = recordID, let question, let answers else { return nil }
+        let source: String?
+        do { source = try optionalString(self.source) } catch { return nil }
+        return QAThread(id: id, source: source ?? "thread", prompt: QAThread.prompt(title: decoded(question.title), body: decoded(question.body)),
+                        answers: answers.map { QAThread.Answer(body: decoded($0.body), score: $0.votes, accepted: $0.accepted) })
     }
 
     func string(_ value: Value?) throws(Unsure) -> String {
@@ -215,4 +258,14 @@ struct TopMembers {
               let content = try? string(text ?? content) else { return nil }
         return ChatMessage(role: role, content: content)
     }
+}
+
+extension TopMembers.Value: ThreadText {
+    init?(scanning scan: JSONScanner, _ pos: inout Int) {
+        let start = pos
+        guard pos < scan.end, scan.base[pos] == UInt8(ascii: "\""), let contents = scan.scanString(&pos) else { return nil }
+        self.init(start: start, end: pos, contents: contents)
+    }
+
+    static func prompt(title: Self, body: Self) -> TopMembers.Question { TopMembers.Question(title: title, body: body) }
 }

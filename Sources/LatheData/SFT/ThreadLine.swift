@@ -1,34 +1,16 @@
 import LatheIO
 
-extension QAThread {
-    /// A thread read straight from its JSON line, without building a `JSONValue`: the fast
-    /// path of `lathe-format-sft` (and, through `ThreadLine`, of `lathe-pair-prefs`). nil when
-    /// the line is left to the parser (`init(_:at:)`), which then gives the verdict and any
-    /// error message; a thread it returns equals the one the parser's path makes of the line.
-    public init?(line: UnsafeRawBufferPointer, at location: SourceLocation) {
-        guard let thread = ThreadLine<String>(line: line) else { return nil }
-        self.init(id: thread.id, source: thread.source, prompt: thread.prompt,
-                  answers: thread.answers.map { Answer(body: $0.body, score: $0.votes, accepted: $0.accepted) })
-    }
-}
-
-/// The form `ThreadLine` reads a thread's texts in: `String`, or `ResponseText` for
-/// pair-prefs, which writes them without decoding them.
+/// The form `ThreadLine` reads a thread's texts in: `ResponseText` for pair-prefs, which
+/// writes them without decoding them, or `TopMembers.Value` for format-sft, which keeps where
+/// they lie in the line.
 protocol ThreadText {
+    /// The question as the user turn is made of its title and body.
+    associatedtype Prompt = Self
     /// The JSON string at `pos`, moving past it; nil for any other value or one left to the parser.
     init?(scanning scan: JSONScanner, _ pos: inout Int)
     /// The question as the user turn: its title, a blank line, its body (either alone when the
     /// other is empty), as `QAThread.prompt(title:body:)` makes it.
-    static func prompt(title: Self, body: Self) -> Self
-}
-
-extension String: ThreadText {
-    init?(scanning scan: JSONScanner, _ pos: inout Int) {
-        guard let text = scan.string(&pos) else { return nil }
-        self = text
-    }
-
-    static func prompt(title: String, body: String) -> String { QAThread.prompt(title: title, body: body) }
+    static func prompt(title: Self, body: Self) -> Prompt
 }
 
 /// A thread's fields as `QAThread` has them, its texts (prompt, answers' bodies) read as `Text`.
@@ -41,11 +23,15 @@ struct ThreadLine<Text: ThreadText> {
 
     var id: String
     var source: String
-    var prompt: Text
+    var prompt: Text.Prompt
     var answers: [Answer]
 }
 
 extension ThreadLine {
+    /// The thread in a JSON line, read from its bytes without building a `JSONValue`: the fast
+    /// path of `lathe-pair-prefs`. nil when the line is left to the parser, which then gives
+    /// the verdict and any error message.
+    ///
     /// Reads `id` (a non-empty string, or a number as written), `source` (a string or null),
     /// `question.title`/`body` and each answer's `body`, `score` (a plain integer of at most
     /// 18 digits) and `accepted` (only `true` counts, as `JSONValue.bool ?? false` has it);
@@ -56,7 +42,7 @@ extension ThreadLine {
         let scan = JSONScanner(base: base, end: line.count)
         var pos = scan.skipWhitespace(0)
         guard pos < scan.end, base[pos] == UInt8(ascii: "{") else { return nil }
-        var id: String?, source: String?, prompt: Text?, answers: [Answer]?
+        var id: String?, source: String?, prompt: Text.Prompt?, answers: [Answer]?
         let complete = scan.members(&pos) { name, pos in
             if scan.key(name, is: "id") { return read(scan.recordID(&pos), into: &id) }
             if scan.key(name, is: "source") { return scan.literal("null", &pos) || read(scan.string(&pos), into: &source) }
@@ -68,7 +54,9 @@ extension ThreadLine {
         self.init(id: id, source: source ?? "thread", prompt: prompt, answers: answers)
     }
 
-    static func question(_ scan: JSONScanner, _ pos: inout Int) -> Text? {
+    /// The question object at `pos`, moving past it; nil unless its `title` and `body` are
+    /// strings `Text` reads. `lathe-format-sft` reads it and `answers` in its own scan of the line.
+    static func question(_ scan: JSONScanner, _ pos: inout Int) -> Text.Prompt? {
         guard pos < scan.end, scan.base[pos] == UInt8(ascii: "{") else { return nil }
         var title: Text?, body: Text?
         let complete = scan.members(&pos) { name, pos in
