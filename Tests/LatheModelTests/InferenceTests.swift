@@ -78,12 +78,14 @@ import LatheTensor
         let config = Self.config(tied: true)
         let params = LlamaParameters(config: config, seed: 12)
         // Matrices of std 0.2 make log-probs of about −10 to −30: bf16's relative 2⁻⁹ moves single
-        // tokens by up to a few hundredths, and a score (a mean or sum over tokens) by far less.
+        // tokens by up to a few hundredths (measured: 0.007 on average with the weights rounded,
+        // 0.010 with the activations too), and a score (a mean or sum over tokens) by far less,
+        // as the movements have both signs: the 1e-2 is for scores.
         let fp32 = Self.logProbs(InferenceWeights(params, form: .fp32))
         let bf16 = Self.logProbs(InferenceWeights(params, form: form))
         let d = Self.shift(bf16, from: fp32, vocab: config.vocabSize)
         #expect(abs(d.mean) <= 1e-2, "mean log p moved by \(d.mean)")
-        #expect(d.meanAbs <= 1e-2, "mean |Δ log p| per token \(d.meanAbs)")
+        #expect(d.meanAbs <= 2e-2, "mean |Δ log p| per token \(d.meanAbs)")
         #expect(d.meanAbs > 0, "bf16 weights must actually be rounded")
     }
 
@@ -124,10 +126,9 @@ import LatheTensor
     }
 
     // Greedy generation on bf16 weights: each generated token's log p equals the scoring forward's
-    // over the whole sequence on the same weights. The first comes from the prefill (the same
-    // products and attention kernel); later ones pass through cached attention, whose sums differ
-    // in order, and with tiles a last-bit difference can round an activation to the neighbouring
-    // bf16 (2⁻⁸ apart): 2e-2 per token holds that, a wrong weight or position would not.
+    // over the whole sequence on the same weights, to float rounding. The first comes from the
+    // prefill (the same products and attention kernel); later ones pass through cached attention,
+    // whose sums run in another order (measured: at most 2.3e-6 apart).
     @Test(arguments: bf16Forms) func generationOnBF16WeightsScoresAsTheForwardDoes(form: InferenceWeights.Form) throws {
         let config = Self.config(tied: false)
         let weights = InferenceWeights(LlamaParameters(config: config, seed: 15), form: form)
@@ -143,8 +144,7 @@ import LatheTensor
             var logp = [Float](repeating: .nan, count: inputs.count)
             scorer.logProbs(tokens: inputs, targets: targets, batch: 1, seq: inputs.count, into: &logp)
             let d = g.logProbabilities.enumerated().map { abs($0.element - Double(logp[prompt.count - 1 + $0.offset])) }
-            #expect(d[0] <= 1e-4, "prefill: \(d[0])")
-            #expect(d.max()! <= 2e-2, "\(d)")
+            #expect(d.max()! <= 1e-4, "\(d)")
         }
     }
 
