@@ -326,6 +326,46 @@ public final class LlamaInference: @unchecked Sendable {
         return 4 * floats + 16 * maxBatch * maxSeq
     }
 
+    /// When every row is one sequence followed by padding (segments 0 then -1, as the scorer
+    /// batches them), each row's length; nil when some row packs several documents.
+    static func plainLengths(segments: UnsafePointer<Int32>, batch: Int, seq: Int) -> [Int]? {
+        var lengths: [Int] = []
+        for row in 0..<batch {
+            let ids = segments + row * seq
+            var length = 0
+            while length < seq && ids[length] == 0 { length += 1 }
+            for j in length..<seq where ids[j] >= 0 { return nil }
+            lengths.append(length)
+        }
+        return lengths
+    }
+
+    // b.attn (B·T, NH·hs) from b.q, b.k, b.v. Rows of one sequence and padding attend without a
+    // mask over their own length (the masked kernel tests each key's segment, which costs more
+    // than the products); padding positions get zeros, as the masked kernel gives them.
+    private func attention(segments: UnsafePointer<Int32>, lengths: [Int]?, batch: Int, seq: Int) {
+        let (nh, nkv, hs) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
+        guard let lengths else {
+            Attention.forward(out: b.attn, probs: probs, q: b.q, k: b.k, v: b.v, segments: segments, batch: batch, seq: seq,
+                              heads: nh, kvHeads: nkv, headDim: hs)
+            return
+        }
+        if lengths.allSatisfy({ $0 == seq }) {
+            Attention.forward(out: b.attn, probs: probs, q: b.q, k: b.k, v: b.v, segments: nil, batch: batch, seq: seq,
+                              heads: nh, kvHeads: nkv, headDim: hs)
+            return
+        }
+        let qd = nh * hs, kvd = config.kvDim
+        for (row, length) in lengths.enumerated() {
+            let first = row * seq
+            if length > 0 {
+                Attention.forward(out: b.attn + first * qd, probs: probs, q: b.q + first * qd, k: b.k + first * kvd,
+                                  v: b.v + first * kvd, segments: nil, batch: 1, seq: length, heads: nh, kvHeads: nkv, headDim: hs)
+            }
+            (b.attn + (first + length) * qd).update(repeating: 0, count: (seq - length) * qd)
+        }
+    }
+
     /// Writes into out (B,T) log p(targets[j] | the row's tokens up to j) wherever targets[j] ≥ 0,
     /// and 0 elsewhere, for tokens (B,T). `segments` as in `Llama.forward` (nil: one sequence a
     /// row; a negative id marks padding, which attends to nothing and is never wanted).
@@ -342,11 +382,11 @@ public final class LlamaInference: @unchecked Sendable {
         if let segments { seg.update(from: segments, count: n) } else { seg.update(repeating: 0, count: n) }
         Llama.positions(segments: seg, batch: batch, seq: seq, into: positions)
 
+        let lengths = Self.plainLengths(segments: seg, batch: batch, seq: seq)
         weights.embed(out: b.x, tokens: tokens, rows: n)
         for l in 0..<config.numHiddenLayers {
             DecoderLayer.forward(weights.layer(l, scratch: widened), b, rows: n, positions: positions, rope: rope, config: config) {
-                Attention.forward(out: b.attn, probs: probs, q: b.q, k: b.k, v: b.v, segments: seg, batch: batch, seq: seq,
-                                  heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+                attention(segments: seg, lengths: lengths, batch: batch, seq: seq)
             }
         }
 

@@ -16,24 +16,29 @@ import LatheTensor
     static let (batch, seq) = (4, 100)
     static let lengths = [100, 97, 90, 60]
 
+    /// How the rows of a batch hold their sequences (the forward attends without a mask to rows of
+    /// one sequence and padding, and with one otherwise).
+    enum Rows: CaseIterable { case padded, full, packed }
+
     /// Tokens (B,T), segments with -1 after each row's length, and targets: the next token, -100
-    /// at each row's last position, on padding, and at every seventh position.
-    static func inputs(vocab: Int) -> (tokens: [Int32], segments: [Int32], targets: [Int32]) {
+    /// at each row's last position, on padding, and at every seventh position. `.full`: no
+    /// padding; `.packed`: the second row holds a second document from position 40.
+    static func inputs(vocab: Int, rows: Rows = .padded) -> (tokens: [Int32], segments: [Int32], targets: [Int32]) {
         var rng = SplitMix64(seed: 3)
         var tokens = [Int32](), segments = [Int32](), targets = [Int32]()
-        for length in lengths {
+        for (r, length) in (rows == .full ? lengths.map { _ in seq } : lengths).enumerated() {
             let row = (0..<seq).map { _ in Int32(rng.next() % UInt64(vocab)) }
             tokens += row
-            segments += (0..<seq).map { $0 < length ? 0 : -1 }
+            segments += (0..<seq).map { $0 >= length ? -1 : rows == .packed && r == 1 && $0 >= 40 ? 1 : 0 }
             targets += (0..<seq).map { j in j + 1 < length && j % 7 != 6 ? row[j + 1] : -100 }
         }
         return (tokens, segments, targets)
     }
 
-    @Test(arguments: [true, false]) func logProbsEqualTheTrainingForward(tied: Bool) {
+    @Test(arguments: [true, false], Rows.allCases) func logProbsEqualTheTrainingForward(tied: Bool, rows: Rows) {
         let config = Self.config(tied: tied)
         let params = LlamaParameters(config: config, seed: 11)
-        let (tokens, segments, targets) = Self.inputs(vocab: config.vocabSize)
+        let (tokens, segments, targets) = Self.inputs(vocab: config.vocabSize, rows: rows)
         let n = Self.batch * Self.seq
 
         let training = Llama(params: params, maxBatch: Self.batch, maxSeq: Self.seq)
