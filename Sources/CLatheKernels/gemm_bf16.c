@@ -8,8 +8,9 @@
 // op(B) is packed once per product (or once per weight matrix) into n-blocks of 16 columns,
 // each holding every k-pair for its columns: tile s of n-block j starts at
 // j·(kp·16) + s·512 elements, rows of 32 bf16 (64 bytes) apart. The rows of op(A) a call
-// covers are rounded into a per-thread buffer first, row-major with a stride of kp. k is padded
-// to kp, a multiple of 32, and the n-blocks to an even count, with zeros, which add nothing.
+// covers are rounded into a per-thread buffer first, in blocks of 16 rows laid out the same
+// way. k is padded to kp, a multiple of 32, and the blocks to an even count, with zeros, which
+// add nothing.
 #include "CLatheKernels.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,26 +96,30 @@ AMX_TARGET static inline __mmask16 first16(ptrdiff_t count) {
     return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
 }
 
-AMX_TARGET static inline __mmask32 first32(ptrdiff_t count) {
-    return count >= 32 ? (__mmask32)0xFFFFFFFFu : count <= 0 ? 0 : (__mmask32)((1u << count) - 1);
+// 16 values of B from `at` on (lanes outside mask zero) as fp32: B's own floats, or its bf16
+// bits widened (exactly, so rounding them again changes nothing).
+AMX_TARGET static inline __m512 load16(const void *b, int bits, ptrdiff_t at, __mmask16 mask) {
+    if (!bits) return _mm512_maskz_loadu_ps(mask, (const float *)b + at);
+    __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)b + at));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
 
-// Lane i = (bf16 of lo[i], bf16 of hi[i]): a k-pair of column i, from two rows of fp32
-// (hi null: past the end of k). Lanes outside mask are zero.
-AMX_TARGET static inline __m512i pairs_of_rows(const float *lo, const float *hi, __mmask16 mask) {
-    __m512i low = bf16_lanes(_mm512_maskz_loadu_ps(mask, lo));
-    if (!hi) return _mm512_maskz_mov_epi32(mask, low);
-    __m512i high = bf16_lanes(_mm512_maskz_loadu_ps(mask, hi));
+// Lane i = (bf16 of element i from lo, bf16 of element i from hi): a k-pair of column i, from
+// two rows (hi < 0: past the end of k). Lanes outside mask are zero.
+AMX_TARGET static inline __m512i pairs_of_rows(const void *b, int bits, ptrdiff_t lo, ptrdiff_t hi, __mmask16 mask) {
+    __m512i low = bf16_lanes(load16(b, bits, lo, mask));
+    if (hi < 0) return _mm512_maskz_mov_epi32(mask, low);
+    __m512i high = bf16_lanes(load16(b, bits, hi, mask));
     return _mm512_maskz_mov_epi32(mask, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
 }
 
-// Lane q = (bf16 of row[2q], bf16 of row[2q+1]): the first `count` (≤ 32) floats of a row,
-// rounded and laid side by side; zero past count.
-AMX_TARGET static inline __m512i pairs_along_row(const float *row, ptrdiff_t count) {
-    __m512i a = bf16_lanes(_mm512_maskz_loadu_ps(first16(count), row));
-    __m512i b = bf16_lanes(_mm512_maskz_loadu_ps(first16(count - 16), row + 16));
-    __m512i packed = _mm512_castsi256_si512(_mm512_cvtepi32_epi16(_mm512_maskz_mov_epi32(first16(count), a)));
-    return _mm512_inserti64x4(packed, _mm512_cvtepi32_epi16(_mm512_maskz_mov_epi32(first16(count - 16), b)), 1);
+// Lane q = (bf16 of element 2q, bf16 of element 2q+1) of a row from `at` on: its first `count`
+// (≤ 32) values, rounded and laid side by side; zero past count.
+AMX_TARGET static inline __m512i pairs_along_row(const void *b, int bits, ptrdiff_t at, ptrdiff_t count) {
+    __m512i x = bf16_lanes(load16(b, bits, at, first16(count)));
+    __m512i y = bf16_lanes(load16(b, bits, at + 16, first16(count - 16)));
+    __m512i packed = _mm512_castsi256_si512(_mm512_cvtepi32_epi16(_mm512_maskz_mov_epi32(first16(count), x)));
+    return _mm512_inserti64x4(packed, _mm512_cvtepi32_epi16(_mm512_maskz_mov_epi32(first16(count - 16), y)), 1);
 }
 
 // Transposes 16 rows of 16 lanes: lane j of row i goes to lane i of row j. Each step swaps the
@@ -142,17 +147,18 @@ AMX_TARGET static inline void store_transposed(uint16_t *dst, ptrdiff_t stride, 
     for (int q = 0; q < 16; q++) _mm512_storeu_si512(dst + q * stride, r[q]);
 }
 
-AMX_TARGET void lathe_bf16_pack_b(uint16_t *packed, const float *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k,
-                                  ptrdiff_t n, ptrdiff_t block_lo, ptrdiff_t block_hi) {
+// n-blocks [block_lo, block_hi) of op(B), from fp32 or (bits) bf16 B.
+AMX_TARGET static inline void pack_b(uint16_t *packed, const void *b, int bits, ptrdiff_t ldb, int trans_b, ptrdiff_t k,
+                                     ptrdiff_t n, ptrdiff_t block_lo, ptrdiff_t block_hi) {
     ptrdiff_t kp = round_up(k, 32);
     for (ptrdiff_t j = block_lo; j < block_hi; j++) {
         uint16_t *block = packed + j * kp * 16;
         ptrdiff_t cols = n - j * 16;
         if (!trans_b) {  // k-pair p of the block's columns: rows 2p and 2p+1 of B, side by side
             for (ptrdiff_t p = 0; p < kp / 2; p++) {
-                const float *lo = 2 * p < k ? b + 2 * p * ldb + j * 16 : NULL;
-                const float *hi = 2 * p + 1 < k ? b + (2 * p + 1) * ldb + j * 16 : NULL;
-                _mm512_storeu_si512(block + p * 32, lo ? pairs_of_rows(lo, hi, first16(cols)) : _mm512_setzero_si512());
+                ptrdiff_t lo = 2 * p * ldb + j * 16, hi = 2 * p + 1 < k ? lo + ldb : -1;
+                _mm512_storeu_si512(block + p * 32,
+                                    2 * p < k ? pairs_of_rows(b, bits, lo, hi, first16(cols)) : _mm512_setzero_si512());
             }
             continue;
         }
@@ -160,47 +166,33 @@ AMX_TARGET void lathe_bf16_pack_b(uint16_t *packed, const float *b, ptrdiff_t ld
         for (ptrdiff_t s = 0; s < kp; s += 32) {
             __m512i r[16];
             for (ptrdiff_t c = 0; c < 16; c++)
-                r[c] = c < cols ? pairs_along_row(b + (j * 16 + c) * ldb + s, k - s) : _mm512_setzero_si512();
+                r[c] = c < cols ? pairs_along_row(b, bits, (j * 16 + c) * ldb + s, k - s) : _mm512_setzero_si512();
             store_transposed(block + s * 16, 32, r);
         }
     }
+}
+
+AMX_TARGET void lathe_bf16_pack_b(uint16_t *packed, const float *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k,
+                                  ptrdiff_t n, ptrdiff_t block_lo, ptrdiff_t block_hi) {
+    pack_b(packed, b, 0, ldb, trans_b, k, n, block_lo, block_hi);
 }
 
 AMX_TARGET void lathe_bf16_pack_b_bits(uint16_t *packed, const uint16_t *b, ptrdiff_t ldb, int trans_b, ptrdiff_t k,
                                        ptrdiff_t n, ptrdiff_t block_lo, ptrdiff_t block_hi) {
-    ptrdiff_t kp = round_up(k, 32);
-    for (ptrdiff_t j = block_lo; j < block_hi; j++) {
-        uint16_t *block = packed + j * kp * 16;
-        ptrdiff_t cols = n - j * 16;
-        if (!trans_b) {
-            for (ptrdiff_t p = 0; p < kp / 2; p++) {
-                __m512i v = _mm512_setzero_si512();
-                if (2 * p < k)
-                    v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(first16(cols), b + 2 * p * ldb + j * 16));
-                if (2 * p + 1 < k)
-                    v = _mm512_or_si512(v, _mm512_slli_epi32(_mm512_cvtepu16_epi32(
-                        _mm256_maskz_loadu_epi16(first16(cols), b + (2 * p + 1) * ldb + j * 16)), 16));
-                _mm512_storeu_si512(block + p * 32, v);
-            }
-            continue;
-        }
-        for (ptrdiff_t s = 0; s < kp; s += 32) {
-            __m512i r[16];
-            for (ptrdiff_t c = 0; c < 16; c++)
-                r[c] = c < cols ? _mm512_maskz_loadu_epi16(first32(k - s), b + (j * 16 + c) * ldb + s) : _mm512_setzero_si512();
-            store_transposed(block + s * 16, 32, r);
-        }
-    }
+    pack_b(packed, b, 1, ldb, trans_b, k, n, block_lo, block_hi);
 }
 
-// Rows [0, rows) of op(A), rounded, into dst (round_up(rows, 32) × kp, zero past k and past rows).
+// Rows [0, rows) of op(A), rounded, into dst (round_up(rows, 32) × kp, zero past k and past rows),
+// laid out as packed B is: blocks of 16 rows, each holding its k-steps' 16 × 32 tiles one after
+// another, so a tile is 1 KiB in a row (rows kp apart would share cache sets when kp is large).
 AMX_TARGET static void pack_a(uint16_t *dst, ptrdiff_t kp, const float *a, ptrdiff_t lda, int trans_a, ptrdiff_t rows,
                               ptrdiff_t k) {
     ptrdiff_t padded = round_up(rows, 32);
     if (!trans_a) {
         for (ptrdiff_t r = 0; r < padded; r++)
             for (ptrdiff_t s = 0; s < kp; s += 32)
-                _mm512_storeu_si512(dst + r * kp + s, r < rows ? pairs_along_row(a + r * lda + s, k - s) : _mm512_setzero_si512());
+                _mm512_storeu_si512(dst + (r / 16) * kp * 16 + s * 16 + (r % 16) * 32,
+                                    r < rows ? pairs_along_row(a, 0, r * lda + s, k - s) : _mm512_setzero_si512());
         return;
     }
     // row r of op(A) is column r of A: a k-pair of 16 such rows is two rows of A side by side, and
@@ -212,11 +204,10 @@ AMX_TARGET static void pack_a(uint16_t *dst, ptrdiff_t kp, const float *a, ptrdi
             __m512i r[16];
             for (ptrdiff_t q = 0; q < 16; q++) {
                 ptrdiff_t kk = s + 2 * q;
-                const float *lo = kk < k ? a + kk * lda + g : NULL;
-                const float *hi = kk + 1 < k ? a + (kk + 1) * lda + g : NULL;
-                r[q] = lo ? pairs_of_rows(lo, hi, mask) : _mm512_setzero_si512();
+                ptrdiff_t lo = kk * lda + g, hi = kk + 1 < k ? lo + lda : -1;
+                r[q] = kk < k ? pairs_of_rows(a, 0, lo, hi, mask) : _mm512_setzero_si512();
             }
-            store_transposed(dst + g * kp + s, kp, r);
+            store_transposed(dst + g * kp + s * 16, 32, r);
         }
     }
 }
@@ -261,8 +252,8 @@ AMX_TARGET static void block_row(float *c, ptrdiff_t ldc, const uint16_t *a, con
         if (whole10 && beta == 1) _tile_loadd(2, c10, stride); else _tile_zero(2);
         if (whole11 && beta == 1) _tile_loadd(3, c11, stride); else _tile_zero(3);
         for (ptrdiff_t s = 0; s < steps; s++) {
-            _tile_loadd(4, a + s * 32, kp * sizeof(uint16_t));
-            _tile_loadd(5, a + 16 * kp + s * 32, kp * sizeof(uint16_t));
+            _tile_loadd(4, a + s * 512, 64);
+            _tile_loadd(5, a + 16 * kp + s * 512, 64);
             _tile_loadd(6, b0 + s * 512, 64);
             _tile_loadd(7, b1 + s * 512, 64);
             _tile_dpbf16ps(0, 4, 6);

@@ -23,46 +23,24 @@ public final class Llama: @unchecked Sendable {
     /// (B, T) of the last forward.
     public private(set) var batch = 0
     public private(set) var seq = 0
-    /// Inputs of the linear layers' products: fp32, or rounded to bf16 with fp32 master weights
-    /// and fp32 accumulation. With bf16 the saved inputs of those products (the norms' outputs,
-    /// the heads, the MLP's hidden) are themselves rounded, as a bf16 autocast would keep them;
-    /// attention's own products and every other kernel stay fp32.
-    public var precision: MatmulPrecision = .fp32 {
-        didSet { if precision == .bf16 && bf16Scratch == nil { bf16Scratch = BF16Scratch(model: self) } }
-    }
-    /// Extra bytes the bf16 path holds: a rounded copy of the weights and one (B,T,C) gradient.
-    public var precisionScratchBytes: Int { bf16Scratch?.bytes ?? 0 }
-    private var bf16Scratch: BF16Scratch?
+    /// Inputs of the matrix products (the linear layers' and attention's): fp32, or rounded to
+    /// bf16 by the product as it reads them, with fp32 master weights and fp32 sums, as a bf16
+    /// autocast computes them. Every other kernel (norms, softmax, SwiGLU, RoPE) stays fp32.
+    public var precision: MatmulPrecision = .fp32
 
-    /// The matrices the products read: `params` itself, or its bf16-rounded copy (norm weights
-    /// copied exactly), refreshed at each forward.
-    private var matrices: LlamaParameters { bf16Scratch.map { precision == .bf16 ? $0.weights : params } ?? params }
-
-    private final class BF16Scratch {
-        let weights: LlamaParameters
-        let residual: UnsafeMutablePointer<Float>   // (B,T,C) rounded copy of d.residual
-        let bytes: Int
-        init(model: Llama) {
-            weights = LlamaParameters(zerosFor: model.config, head: model.params.head)
-            let n = model.acts.maxBatch * model.acts.maxSeq * model.config.hiddenSize
-            residual = .allocate(capacity: n)
-            residual.initialize(repeating: 0, count: n)
-            bytes = weights.arena.count * 4 + n * 4
+    /// Bytes the bf16 products hold beside the model (their packing buffers), at most.
+    public var precisionScratchBytes: Int {
+        guard precision == .bf16 else { return 0 }
+        let n = acts.maxBatch * acts.maxSeq, c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim
+        // (out, in) of q, k and v, o, gate and up, down, and the head, each run as forward's product
+        // and backward's two
+        let layers = [(qd, c), (config.kvDim, c), (c, qd), (config.intermediateSize, c), (c, config.intermediateSize),
+                      (params.outputs, c)]
+        let products = layers.flatMap { out, inp in
+            [BF16Matmul.scratchBytes(m: n, n: out, k: inp), BF16Matmul.scratchBytes(m: n, n: inp, k: out),
+             BF16Matmul.scratchBytes(m: out, n: inp, k: n)]
         }
-        deinit { residual.deallocate() }
-    }
-
-    /// Rounds a product's input in place when the products take bf16.
-    @inline(__always)
-    private func roundInput(_ buffer: UnsafeMutablePointer<Float>, _ count: Int) {
-        if precision == .bf16 { BFloat16.round(buffer, buffer, count: count) }
-    }
-
-    /// d.residual as a product's input: itself, or a rounded copy (the skip path keeps fp32).
-    private func residualInput() -> UnsafeMutablePointer<Float> {
-        guard precision == .bf16, let scratch = bf16Scratch else { return acts.scratch.residual }
-        BFloat16.round(scratch.residual, acts.scratch.residual, count: n * config.hiddenSize)
-        return scratch.residual
+        return products.map(\.caller).max()! + Parallel.workers * products.map(\.perWorker).max()!
     }
 
     public init(params: LlamaParameters, maxBatch: Int, maxSeq: Int) {
@@ -85,18 +63,17 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kv = config.kvDim
         RMSNorm.forward(out: a.ln1, rstd: a.rstd1, inp: a.input, weight: w.inputNorm, rows: n, channels: c,
                         eps: Float(config.rmsNormEps))
-        roundInput(a.ln1, n * c)
-        Linear.forward(out: a.q, inp: a.ln1, weight: w.q, rows: n, inDim: c, outDim: qd)
-        Linear.forward(out: a.k, inp: a.ln1, weight: w.k, rows: n, inDim: c, outDim: kv)
-        Linear.forward(out: a.v, inp: a.ln1, weight: w.v, rows: n, inDim: c, outDim: kv)
+        Linear.forward(out: a.q, inp: a.ln1, weight: w.q, rows: n, inDim: c, outDim: qd, precision: precision)
+        Linear.forward(out: a.k, inp: a.ln1, weight: w.k, rows: n, inDim: c, outDim: kv, precision: precision)
+        Linear.forward(out: a.v, inp: a.ln1, weight: w.v, rows: n, inDim: c, outDim: kv, precision: precision)
         rope.forward(a.q, positions: acts.positions, rows: n, heads: config.numAttentionHeads)
         rope.forward(a.k, positions: acts.positions, rows: n, heads: config.numKeyValueHeads)
         Attention.forward(out: a.attn, probs: a.probs, q: a.q, k: a.k, v: a.v, segments: acts.segments,
                           batch: batch, seq: seq, heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
-                          headDim: config.headDim)
-        roundInput(a.attn, n * qd)
+                          headDim: config.headDim, precision: precision)
         a.mid.update(from: a.input, count: n * c)
-        Linear.forward(out: a.mid, inp: a.attn, weight: w.o, rows: n, inDim: qd, outDim: c, accumulate: true)
+        Linear.forward(out: a.mid, inp: a.attn, weight: w.o,
+                       rows: n, inDim: qd, outDim: c, accumulate: true, precision: precision)
     }
 
     // d.residual holds ∂L/∂mid on entry and ∂L/∂x on exit (the skip path carries it through).
@@ -104,22 +81,23 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, qd = config.numAttentionHeads * config.headDim, kv = config.kvDim
         let d = acts.scratch
         zero(d.attn, n * qd)
-        Linear.backward(dinp: d.attn, dweight: g.o, dout: residualInput(), inp: a.attn, weight: w.o, rows: n, inDim: qd, outDim: c)
+        Linear.backward(dinp: d.attn, dweight: g.o, dout: d.residual, inp: a.attn, weight: w.o,
+                        rows: n, inDim: qd, outDim: c, precision: precision)
         zero(d.q, n * qd)
         zero(d.k, n * kv)
         zero(d.v, n * kv)
         Attention.backward(dq: d.q, dk: d.k, dv: d.v, scratch: d.scores, dout: d.attn, q: a.q, k: a.k, v: a.v,
                            probs: a.probs, batch: batch, seq: seq, heads: config.numAttentionHeads,
-                           kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+                           kvHeads: config.numKeyValueHeads, headDim: config.headDim, precision: precision)
         rope.backward(d.q, positions: acts.positions, rows: n, heads: config.numAttentionHeads)
         rope.backward(d.k, positions: acts.positions, rows: n, heads: config.numKeyValueHeads)
-        roundInput(d.q, n * qd)
-        roundInput(d.k, n * kv)
-        roundInput(d.v, n * kv)
         zero(d.normed, n * c)
-        Linear.backward(dinp: d.normed, dweight: g.q, dout: d.q, inp: a.ln1, weight: w.q, rows: n, inDim: c, outDim: qd)
-        Linear.backward(dinp: d.normed, dweight: g.k, dout: d.k, inp: a.ln1, weight: w.k, rows: n, inDim: c, outDim: kv)
-        Linear.backward(dinp: d.normed, dweight: g.v, dout: d.v, inp: a.ln1, weight: w.v, rows: n, inDim: c, outDim: kv)
+        Linear.backward(dinp: d.normed, dweight: g.q, dout: d.q, inp: a.ln1, weight: w.q,
+                        rows: n, inDim: c, outDim: qd, precision: precision)
+        Linear.backward(dinp: d.normed, dweight: g.k, dout: d.k, inp: a.ln1, weight: w.k,
+                        rows: n, inDim: c, outDim: kv, precision: precision)
+        Linear.backward(dinp: d.normed, dweight: g.v, dout: d.v, inp: a.ln1, weight: w.v,
+                        rows: n, inDim: c, outDim: kv, precision: precision)
         RMSNorm.backward(dinp: d.residual, dweight: g.inputNorm, dout: d.normed, inp: a.input, weight: w.inputNorm,
                          rstd: a.rstd1, rows: n, channels: c)
     }
@@ -130,13 +108,12 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, i = config.intermediateSize
         RMSNorm.forward(out: a.ln2, rstd: a.rstd2, inp: a.mid, weight: w.postNorm, rows: n, channels: c,
                         eps: Float(config.rmsNormEps))
-        roundInput(a.ln2, n * c)
-        Linear.forward(out: a.gate, inp: a.ln2, weight: w.gate, rows: n, inDim: c, outDim: i)
-        Linear.forward(out: a.up, inp: a.ln2, weight: w.up, rows: n, inDim: c, outDim: i)
+        Linear.forward(out: a.gate, inp: a.ln2, weight: w.gate, rows: n, inDim: c, outDim: i, precision: precision)
+        Linear.forward(out: a.up, inp: a.ln2, weight: w.up, rows: n, inDim: c, outDim: i, precision: precision)
         SwiGLU.forward(out: a.hidden, gate: a.gate, up: a.up, count: n * i)
-        roundInput(a.hidden, n * i)
         out.update(from: a.mid, count: n * c)
-        Linear.forward(out: out, inp: a.hidden, weight: w.down, rows: n, inDim: i, outDim: c, accumulate: true)
+        Linear.forward(out: out, inp: a.hidden, weight: w.down,
+                       rows: n, inDim: i, outDim: c, accumulate: true, precision: precision)
     }
 
     // d.residual holds ∂L/∂out on entry and ∂L/∂mid on exit.
@@ -144,16 +121,16 @@ public final class Llama: @unchecked Sendable {
         let c = config.hiddenSize, i = config.intermediateSize
         let d = acts.scratch
         zero(d.hidden, n * i)
-        Linear.backward(dinp: d.hidden, dweight: g.down, dout: residualInput(), inp: a.hidden, weight: w.down,
-                        rows: n, inDim: i, outDim: c)
+        Linear.backward(dinp: d.hidden, dweight: g.down, dout: d.residual, inp: a.hidden, weight: w.down,
+                        rows: n, inDim: i, outDim: c, precision: precision)
         zero(d.gate, n * i)
         zero(d.up, n * i)
         SwiGLU.backward(dgate: d.gate, dup: d.up, dout: d.hidden, gate: a.gate, up: a.up, count: n * i)
-        roundInput(d.gate, n * i)
-        roundInput(d.up, n * i)
         zero(d.normed, n * c)
-        Linear.backward(dinp: d.normed, dweight: g.gate, dout: d.gate, inp: a.ln2, weight: w.gate, rows: n, inDim: c, outDim: i)
-        Linear.backward(dinp: d.normed, dweight: g.up, dout: d.up, inp: a.ln2, weight: w.up, rows: n, inDim: c, outDim: i)
+        Linear.backward(dinp: d.normed, dweight: g.gate, dout: d.gate, inp: a.ln2, weight: w.gate,
+                        rows: n, inDim: c, outDim: i, precision: precision)
+        Linear.backward(dinp: d.normed, dweight: g.up, dout: d.up, inp: a.ln2, weight: w.up,
+                        rows: n, inDim: c, outDim: i, precision: precision)
         RMSNorm.backward(dinp: d.residual, dweight: g.postNorm, dout: d.normed, inp: a.mid, weight: w.postNorm,
                          rstd: a.rstd2, rows: n, channels: c)
     }
@@ -185,18 +162,16 @@ public final class Llama: @unchecked Sendable {
             Self.positions(segments: acts.segments, batch: batch, seq: seq, into: acts.positions)
         }
 
-        if precision == .bf16, let scratch = bf16Scratch { scratch.weights.copyRoundingMatricesToBF16(from: params) }
-        let weights = matrices
         Embedding.forward(out: acts.layers[0].input, tokens: acts.tokens, table: params.embed, rows: n, channels: c)
         for l in 0..<config.numHiddenLayers {
             let a = acts.layers[l]
-            attentionForward(weights.layers[l], a)
-            mlpForward(weights.layers[l], a, out: l + 1 < config.numHiddenLayers ? acts.layers[l + 1].input : acts.output)
+            attentionForward(params.layers[l], a)
+            mlpForward(params.layers[l], a, out: l + 1 < config.numHiddenLayers ? acts.layers[l + 1].input : acts.output)
         }
         RMSNorm.forward(out: acts.lnf, rstd: acts.rstdf, inp: acts.output, weight: params.norm, rows: n, channels: c,
                         eps: Float(config.rmsNormEps))
-        roundInput(acts.lnf, n * c)
-        Linear.forward(out: acts.logits, inp: acts.lnf, weight: weights.output, rows: n, inDim: c, outDim: o)
+        Linear.forward(out: acts.logits, inp: acts.lnf, weight: params.output,
+                       rows: n, inDim: c, outDim: o, precision: precision)
     }
 
     /// Cross-entropy of the last forward's logits against targets (B,T), counting position i with
@@ -218,20 +193,19 @@ public final class Llama: @unchecked Sendable {
     }
 
     /// Adds ∂L/∂parameters into `grads`, given ∂L/∂outputs (B,T,O) in `acts.logitsGrad` for the last
-    /// forward (with bf16 products, `acts.logitsGrad` is rounded in place first).
+    /// forward.
     public func backward() {
         let c = config.hiddenSize, v = params.outputs
-        let d = acts.scratch, weights = matrices
+        let d = acts.scratch
         zero(d.normed, n * c)
-        roundInput(acts.logitsGrad, n * v)
-        Linear.backward(dinp: d.normed, dweight: grads.output, dout: acts.logitsGrad, inp: acts.lnf, weight: weights.output,
-                        rows: n, inDim: c, outDim: v)
+        Linear.backward(dinp: d.normed, dweight: grads.output, dout: acts.logitsGrad, inp: acts.lnf, weight: params.output,
+                        rows: n, inDim: c, outDim: v, precision: precision)
         zero(d.residual, n * c)
         RMSNorm.backward(dinp: d.residual, dweight: grads.norm, dout: d.normed, inp: acts.output, weight: params.norm,
                          rstd: acts.rstdf, rows: n, channels: c)
         for l in (0..<config.numHiddenLayers).reversed() {
-            mlpBackward(weights.layers[l], grads.layers[l], acts.layers[l])
-            attentionBackward(weights.layers[l], grads.layers[l], acts.layers[l])
+            mlpBackward(params.layers[l], grads.layers[l], acts.layers[l])
+            attentionBackward(params.layers[l], grads.layers[l], acts.layers[l])
         }
         Embedding.backward(dtable: grads.embed, dout: d.residual, tokens: acts.tokens, rows: n, channels: c)
     }

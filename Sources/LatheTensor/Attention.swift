@@ -8,8 +8,8 @@ import Glibc
 /// `segments` (B,T) gives each position a document id: position t attends to s only when
 /// s ≤ t and both carry the same id, so packed documents never see each other. A negative
 /// id marks padding: a padding position attends to nothing and its output is zero. Nil means
-/// one document per row. The products per head go through BLAS, blocked by query rows to
-/// skip the masked upper triangle; heads run in parallel.
+/// one document per row. The products per head go through BLAS (or, with bf16 precision, the
+/// bf16 kernel), blocked by query rows to skip the masked upper triangle; heads run in parallel.
 public enum Attention {
     /// Elements of scratch `backward` needs: B·NH·T·T.
     public static func scratchCount(batch b: Int, seq t: Int, heads nh: Int) -> Int { b * nh * t * t }
@@ -24,7 +24,7 @@ public enum Attention {
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                segments: UnsafePointer<Int32>?, batch b: Int, seq t: Int,
-                               heads nh: Int, kvHeads nkv: Int, headDim hs: Int) {
+                               heads nh: Int, kvHeads nkv: Int, headDim hs: Int, precision: MatmulPrecision = .fp32) {
         precondition(nh % nkv == 0, "\(nkv) kv heads do not divide \(nh) query heads")
         let c = nh * hs, ckv = nkv * hs, group = nh / nkv
         let scale = 1 / Float(hs).squareRoot()
@@ -37,12 +37,12 @@ public enum Attention {
                 for r0 in stride(from: 0, to: t, by: rowBlock) {
                     let r1 = min(t, r0 + rowBlock)
                     // scores rows r0..<r1, keys 0..<r1 = scale · q_h · k_hᵀ
-                    matmul(p + r0 * t, ldc: t, qh + r0 * c, lda: c, k + kvh, ldb: ckv, m: r1 - r0, n: r1, k: hs,
-                           transB: true, alpha: scale, parallel: false)
+                    product(precision, p + r0 * t, ldc: t, qh + r0 * c, lda: c, k + kvh, ldb: ckv,
+                            m: r1 - r0, n: r1, k: hs, transB: true, alpha: scale)
                     for ti in r0..<r1 { maskedSoftmax(p + ti * t, query: ti, segments: rowSegments, seq: t) }
                     // out_h rows r0..<r1 = probs (rows, keys 0..<r1) · v_h (keys, hs)
-                    matmul(oh + r0 * c, ldc: c, p + r0 * t, lda: t, v + kvh, ldb: ckv, m: r1 - r0, n: hs, k: r1,
-                           parallel: false)
+                    product(precision, oh + r0 * c, ldc: c, p + r0 * t, lda: t, v + kvh, ldb: ckv,
+                            m: r1 - r0, n: hs, k: r1)
                 }
             }
         }
@@ -77,7 +77,8 @@ public enum Attention {
                                 dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                 dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                                 v: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                                batch b: Int, seq t: Int, heads nh: Int, kvHeads nkv: Int, headDim hs: Int) {
+                                batch b: Int, seq t: Int, heads nh: Int, kvHeads nkv: Int, headDim hs: Int,
+                                precision: MatmulPrecision = .fp32) {
         let c = nh * hs, ckv = nkv * hs, group = nh / nkv
         let scale = 1 / Float(hs).squareRoot()
         Parallel.forRange(b * nkv, costPerItem: 4 * group * t * t * hs) { pairs in
@@ -90,11 +91,11 @@ public enum Attention {
                     for r0 in stride(from: 0, to: t, by: rowBlock) {
                         let r1 = min(t, r0 + rowBlock), rows = r1 - r0
                         // dprobs (rows, keys 0..<r1) = dout_h · v_hᵀ
-                        matmul(ds + r0 * t, ldc: t, dout + qh + r0 * c, lda: c, v + kv, ldb: ckv, m: rows, n: r1, k: hs,
-                               transB: true, parallel: false)
+                        product(precision, ds + r0 * t, ldc: t, dout + qh + r0 * c, lda: c, v + kv, ldb: ckv,
+                                m: rows, n: r1, k: hs, transB: true)
                         // dv_h (keys 0..<r1, hs) += probsᵀ · dout_h
-                        matmul(dv + kv, ldc: ckv, p + r0 * t, lda: t, dout + qh + r0 * c, ldb: c, m: r1, n: hs, k: rows,
-                               transA: true, beta: 1, parallel: false)
+                        product(precision, dv + kv, ldc: ckv, p + r0 * t, lda: t, dout + qh + r0 * c, ldb: c,
+                                m: r1, n: hs, k: rows, transA: true, beta: 1)
                         // dscores = probs ⊙ (dprobs − Σ_s probs·dprobs), row by row; masked entries are 0
                         for ti in r0..<r1 {
                             let pr = p + ti * t, d = ds + ti * t
@@ -103,14 +104,29 @@ public enum Attention {
                             if ti + 1 < r1 { (d + ti + 1).update(repeating: 0, count: r1 - ti - 1) }
                         }
                         // dq_h rows += scale · dscores · k_h
-                        matmul(dq + qh + r0 * c, ldc: c, ds + r0 * t, lda: t, k + kv, ldb: ckv, m: rows, n: hs, k: r1,
-                               alpha: scale, beta: 1, parallel: false)
+                        product(precision, dq + qh + r0 * c, ldc: c, ds + r0 * t, lda: t, k + kv, ldb: ckv,
+                                m: rows, n: hs, k: r1, alpha: scale, beta: 1)
                         // dk_h (keys 0..<r1) += scale · dscoresᵀ · q_h rows
-                        matmul(dk + kv, ldc: ckv, ds + r0 * t, lda: t, q + qh + r0 * c, ldb: c, m: r1, n: hs, k: rows,
-                               transA: true, alpha: scale, beta: 1, parallel: false)
+                        product(precision, dk + kv, ldc: ckv, ds + r0 * t, lda: t, q + qh + r0 * c, ldb: c,
+                                m: r1, n: hs, k: rows, transA: true, alpha: scale, beta: 1)
                     }
                 }
             }
+        }
+    }
+
+    // One product of a (batch, head) task, on its worker: fp32, or with bf16-rounded inputs.
+    @inline(__always)
+    static func product(_ precision: MatmulPrecision, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                        _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, m: Int, n: Int, k: Int,
+                        transA: Bool = false, transB: Bool = false, alpha: Float = 1, beta: Float = 0) {
+        switch precision {
+        case .fp32:
+            matmul(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, n: n, k: k, transA: transA, transB: transB,
+                   alpha: alpha, beta: beta, parallel: false)
+        case .bf16:
+            matmulBF16(c, ldc: ldc, a, lda: lda, b, ldb: ldb, m: m, n: n, k: k, transA: transA, transB: transB,
+                       alpha: alpha, beta: beta, parallel: false)
         }
     }
 

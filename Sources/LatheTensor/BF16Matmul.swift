@@ -77,28 +77,50 @@ public enum BF16Matmul {
                  transA: transA, alpha: alpha, beta: beta, parallel: parallel)
     }
 
+    /// How a product is split across the workers: whole on the calling thread, by blocks of 32
+    /// rows of c, or (few rows, many columns) by blocks of 32 columns, each worker rounding all of a.
+    enum Split { case none, rows, columns }
+
+    static func split(m: Int, n: Int, k: Int, parallel: Bool = true) -> Split {
+        let workers = Parallel.workers
+        guard parallel, workers > 1, m * n * k >= 1 << 22 else { return .none }
+        let rowBlocks = (m + 31) / 32, colBlocks = (n + 31) / 32
+        return rowBlocks >= 2 * workers || rowBlocks >= colBlocks ? .rows : .columns
+    }
+
     static func multiply(_ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int,
                          _ packed: UnsafePointer<UInt16>, m: Int, n: Int, k: Int, transA: Bool, alpha: Float,
                          beta: Float, parallel: Bool) {
-        let trans: Int32 = transA ? 1 : 0
-        let workers = Parallel.workers
-        guard parallel, workers > 1, m * n * k >= 1 << 22 else {
+        let trans: Int32 = transA ? 1 : 0, kp = (k + 31) / 32 * 32
+        switch split(m: m, n: n, k: k, parallel: parallel) {
+        case .none:
             lathe_bf16_gemm_packed(c, ldc, a, lda, trans, packed, m, n, k, alpha, beta)
-            return
-        }
-        let rowBlocks = (m + 31) / 32, colBlocks = (n + 31) / 32, kp = (k + 31) / 32 * 32
-        if rowBlocks >= 2 * workers || rowBlocks >= colBlocks {
-            Parallel.forRange(rowBlocks, costPerItem: 1 << 16) { blocks in
+        case .rows:
+            Parallel.forRange((m + 31) / 32, costPerItem: 1 << 16) { blocks in
                 let lo = blocks.lowerBound * 32, hi = min(m, blocks.upperBound * 32)
                 lathe_bf16_gemm_packed(c + lo * ldc, ldc, a + (transA ? lo : lo * lda), lda, trans, packed,
                                        hi - lo, n, k, alpha, beta)
             }
-        } else {
-            Parallel.forRange(colBlocks, costPerItem: 1 << 16) { blocks in
+        case .columns:
+            Parallel.forRange((n + 31) / 32, costPerItem: 1 << 16) { blocks in
                 let lo = blocks.lowerBound * 32, hi = min(n, blocks.upperBound * 32)
                 lathe_bf16_gemm_packed(c + lo, ldc, a, lda, trans, packed + lo * kp, m, hi - lo, k, alpha, beta)
             }
         }
+    }
+
+    /// Bytes of buffers a product of (m,k)·(k,n) leaves with the threads it ran on: on the calling
+    /// thread, op(b) packed (AMX) or both operands rounded (elsewhere); on each worker, the rows of
+    /// op(a) it rounded (AMX). Buffers are kept for the next product, so a model holds the largest.
+    public static func scratchBytes(m: Int, n: Int, k: Int) -> (caller: Int, perWorker: Int) {
+        guard usesAMX else { return (4 * (m * k + k * n), 0) }
+        let kp = (k + 31) / 32 * 32, rowBlocks = (m + 31) / 32
+        let rows: Int
+        switch split(m: m, n: n, k: k) {
+        case .none, .columns: rows = rowBlocks * 32
+        case .rows: rows = (rowBlocks + Parallel.chunks(rowBlocks) - 1) / Parallel.chunks(rowBlocks) * 32
+        }
+        return (lathe_bf16_packed_b_count(k, n) * 2, rows * kp * 2)
     }
 }
 

@@ -8,19 +8,31 @@
 /// A bias-free linear layer, y = x·Wᵀ, with W stored (out, in) as Hugging Face stores it.
 public enum Linear {
     // out is (N,O); inp is (N,I); weight is (O,I). With `accumulate` out += x·Wᵀ instead,
-    // which is how a residual branch joins the stream without a separate add.
+    // which is how a residual branch joins the stream without a separate add. With bf16
+    // precision the product's inputs are rounded to bf16 and its sums kept in fp32.
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, rows n: Int, inDim i: Int, outDim o: Int,
-                               accumulate: Bool = false) {
-        matmul(out, inp, weight, m: n, n: o, k: i, transB: true, beta: accumulate ? 1 : 0)
+                               accumulate: Bool = false, precision: MatmulPrecision = .fp32) {
+        multiply(out, inp, weight, m: n, n: o, k: i, transB: true, beta: accumulate ? 1 : 0, precision)
     }
 
     // dinp (N,I) += dout (N,O) · weight (O,I);  dweight (O,I) += doutᵀ · inp (N,I)
     public static func backward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
                                 dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                rows n: Int, inDim i: Int, outDim o: Int) {
-        if let dinp { matmul(dinp, dout, weight, m: n, n: i, k: o, beta: 1) }
-        if let dweight { matmul(dweight, dout, inp, m: o, n: i, k: n, transA: true, beta: 1) }
+                                rows n: Int, inDim i: Int, outDim o: Int, precision: MatmulPrecision = .fp32) {
+        if let dinp { multiply(dinp, dout, weight, m: n, n: i, k: o, beta: 1, precision) }
+        if let dweight { multiply(dweight, dout, inp, m: o, n: i, k: n, transA: true, beta: 1, precision) }
+    }
+
+    // c (m,n) = op(a)·op(b) + beta·c, with fp32 inputs or bf16-rounded ones
+    @inline(__always)
+    private static func multiply(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                 m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, beta: Float,
+                                 _ precision: MatmulPrecision) {
+        switch precision {
+        case .fp32: matmul(c, a, b, m: m, n: n, k: k, transA: transA, transB: transB, beta: beta)
+        case .bf16: matmulBF16(c, a, b, m: m, n: n, k: k, transA: transA, transB: transB, beta: beta)
+        }
     }
 
     public enum Reference {

@@ -224,10 +224,7 @@ struct Train: ParsableCommand {
         let model = Llama(params: params, maxBatch: batchSize, maxSeq: seqLen)
         model.precision = dtype
         if verbose {
-            let native = CPUFeatures.current().contains("avx512_bf16")
-            printError("lathe-train: matmul precision \(dtype.rawValue)"
-                + (dtype == .bf16 ? ": inputs rounded to bf16, products by the fp32 kernels"
-                    + (native ? "" : " (this CPU lacks avx512_bf16)") : ""))
+            printError("lathe-train: matmul precision \(dtype.rawValue)" + (dtype == .bf16 ? " on \(BF16Matmul.kernel)" : ""))
         }
         let trainer = Trainer(model: model, tokenizer: tokenizer, template: chatTemplate, data: data, evalData: evalData,
                               settings: settings, resumeFrom: state)
@@ -238,7 +235,7 @@ struct Train: ParsableCommand {
             let total = memory.parameters + memory.gradients + memory.optimizer + memory.activations + scratch
             printError("lathe-train: \(params.count) parameters; memory estimate \(mib(total)): parameters \(mib(memory.parameters)), "
                 + "gradients \(mib(memory.gradients)), optimizer \(mib(memory.optimizer)), activations \(mib(memory.activations))"
-                + (scratch > 0 ? ", \(dtype.rawValue) copies \(mib(scratch))" : ""))
+                + (scratch > 0 ? ", bf16 packing buffers \(mib(scratch))" : ""))
         }
         return trainer
     }
