@@ -4,8 +4,9 @@
 # with random weights, SEQUENCES (default 16) sequences of 256 tokens scored in batches of 8.
 # Lathe's side is the opt-in EvalBench test (built with the Makefile's test flags, so it reuses the
 # test build): it writes the checkpoint and tokens, then times SequenceScorer with fp32 and bf16
-# weights. transformers' side is bench/eval_torch.py (LlamaForCausalLM, fp32, 2 threads, in a venv
-# under bench/out/). Prints tokens/s, achieved GFLOP/s against an sgemm measured in the same run,
+# weights (on AMX tiles where the CPU has them, and then also widened to fp32 as CPUs without AMX
+# run them). transformers' side is bench/eval_torch.py (LlamaForCausalLM, fp32, 2 threads, in a
+# venv under bench/out/). Prints tokens/s, achieved GFLOP/s against an sgemm measured in the same run,
 # the ratios, and how far the scores of the three paths are apart per token. The two sides take
 # turns ROUNDS times (default 2) and each keeps its best round, so a burst of load from other
 # processes on a shared machine does not fall on one side only.
@@ -40,21 +41,25 @@ def best(kind, key):
 
 lathe, _ = best("lathe", "fp32_tokens_per_second")
 bf16, bf16_rounds = best("lathe", "bf16_tokens_per_second")
+widened = best("lathe", "bf16_widened_tokens_per_second")[0] if "bf16_widened_logp" in lathe else None
 torch, torch_rounds = best("torch", "tokens_per_second")
 _, fp32_rounds = best("lathe", "fp32_tokens_per_second")
 sgemm = max(float(read(f"{out}/lathe-{r}.txt")["sgemm_gflops"]) for r in range(1, rounds + 1))
 flops, seq = int(lathe["flops_per_token"]), int(lathe["seq"])
-print(f"SmolLM2-135M shape, {lathe['sequences']} x {seq} tokens, batch {lathe['batch']}; {lathe['blas']}; "
+print(f"SmolLM2-135M shape, {lathe['sequences']} x {seq} tokens, batch {lathe['batch']}; {lathe['blas']}; bf16: {lathe['bf16_kernel']}; "
       f"{flops / 1e6:.0f} MFLOP/token; best sgemm 1024³ {sgemm:.0f} GFLOP/s in this run; best of {rounds} rounds "
       f"(tokens/s per round: lathe fp32 {fp32_rounds}, bf16 {bf16_rounds}, transformers {torch_rounds})")
 ref = float(torch["tokens_per_second"])
 base = [float(x) for x in torch["logp"].split(",")]
-for label, tps, logp in (("lathe fp32", float(lathe["fp32_tokens_per_second"]), lathe["fp32_logp"]),
-                         ("lathe bf16", float(bf16["bf16_tokens_per_second"]), bf16["bf16_logp"]),
-                         (f"transformers {torch['torch']} fp32 ({torch['attention']})", ref, torch["logp"])):
+rows = [("lathe fp32", float(lathe["fp32_tokens_per_second"]), lathe["fp32_logp"]),
+        ("lathe bf16", float(bf16["bf16_tokens_per_second"]), bf16["bf16_logp"])]
+if widened:
+    rows.append(("lathe bf16 widened to fp32 (no AMX)", float(widened["bf16_widened_tokens_per_second"]), widened["bf16_widened_logp"]))
+rows.append((f"transformers {torch['torch']} fp32 ({torch['attention']})", ref, torch["logp"]))
+for label, tps, logp in rows:
     gf = tps * flops / 1e9
     scores = [float(x) for x in logp.split(",")]
     gap = max(abs(a - b) for a, b in zip(scores, base)) / seq
-    print(f"  {label:40s} {tps:7.0f} tokens/s  {gf:6.1f} GFLOP/s = {gf / sgemm:5.1%} of sgemm  {tps / ref:5.2f}x transformers"
+    print(f"  {label:42s} {tps:7.0f} tokens/s  {gf:6.1f} GFLOP/s = {gf / sgemm:5.1%} of sgemm  {tps / ref:5.2f}x transformers"
           f"  Σ log p of a sequence within {gap:.1e} per token of transformers's")
 PY

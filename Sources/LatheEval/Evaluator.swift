@@ -105,8 +105,8 @@ public final class Evaluator: @unchecked Sendable {
     public var settings: EvalSettings
     public var sampling = SamplingOptions(maxNewTokens: 128)
     public var batchSize = 8
-    /// How the scored tasks (loss, ppl, prefs) hold the weights: fp32, or bf16 with fp32 sums.
-    /// Choice and generate run the cached forward on the weights rounded the same way.
+    /// How every task holds a checkpoint's weights: fp32, or bf16 with fp32 sums (on AMX tiles
+    /// where the CPU has them). Scoring, choice and generate share one copy per checkpoint.
     public var precision: MatmulPrecision = .fp32
     /// Seeds the bootstrap errors (and, through `sampling.seed`, generation).
     public var seed: UInt64 = 0
@@ -214,21 +214,18 @@ public final class Evaluator: @unchecked Sendable {
     /// Every task over every set for one checkpoint: results, and generations for prompt sets.
     public func evaluate(_ checkpoint: LoadedCheckpoint) throws -> (results: [EvalResult], generations: [GenerationRecord]) {
         let sets = try encodedSets(for: checkpoint)
+        var held: InferenceWeights?
+        func weights() -> InferenceWeights {
+            if let held { return held }
+            let made = InferenceWeights(checkpoint.params, precision: precision)
+            held = made
+            return made
+        }
         var scorer: SequenceScorer?
         func sequenceScorer() -> SequenceScorer {
             if let scorer { return scorer }
-            let made = SequenceScorer(params: checkpoint.params, batchSize: batchSize, maxSeq: settings.seqLen, precision: precision)
+            let made = SequenceScorer(weights: weights(), batchSize: batchSize, maxSeq: settings.seqLen)
             scorer = made
-            return made
-        }
-        // Choice and generate run Generator on fp32 storage: with bf16 they get the weights rounded to bf16 values.
-        var rounded: LlamaParameters?
-        func cachedParams() -> LlamaParameters {
-            guard precision == .bf16 else { return checkpoint.params }
-            if let rounded { return rounded }
-            let made = LlamaParameters(zerosFor: checkpoint.params.config)
-            made.copyRoundingMatricesToBF16(from: checkpoint.params)
-            rounded = made
             return made
         }
         var results: [EvalResult] = [], generations: [GenerationRecord] = []
@@ -301,7 +298,7 @@ public final class Evaluator: @unchecked Sendable {
                     results.append(result("reward_margin", margin, marginStderr, n: n, settings: dpo))
                 }
             case .choice:
-                let picks = try ChoiceScoring.score(e.choices, params: cachedParams())
+                let picks = try ChoiceScoring.score(e.choices, weights: weights())
                 let n = picks.count
                 let acc = Double(picks.filter { $0.acc }.count) / Double(n)
                 let accNorm = Double(picks.filter { $0.accNorm }.count) / Double(n)
@@ -310,7 +307,7 @@ public final class Evaluator: @unchecked Sendable {
                 results.append(result("acc_norm", accNorm, Statistics.binomialStderr(accNorm, n: n), n: n, settings: shots))
             case .prompt:
                 let made = try Responses.generate(checkpoint, prompts: e.prompts, options: sampling, slots: batchSize,
-                                                  source: e.set.path, params: cachedParams())
+                                                  source: e.set.path, weights: weights())
                 var records = zip(e.set.items, made).map { item, g in
                     GenerationRecord(checkpoint: checkpoint.ref.path, step: checkpoint.ref.step, set: e.set.name, id: item.id,
                                      response: g.text, tokens: g.tokens, finish: g.finish)
@@ -381,10 +378,10 @@ public enum ChoiceScoring {
 
     /// For each question, whether `acc` and `acc_norm` pick the answer; the context is run
     /// once per question and each choice continues from its cached keys and values.
-    public static func score(_ items: [EncodedChoice], params: LlamaParameters) throws -> [(acc: Bool, accNorm: Bool)] {
+    public static func score(_ items: [EncodedChoice], weights: InferenceWeights) throws -> [(acc: Bool, accNorm: Bool)] {
         let capacity = items.map { $0.context.count + ($0.continuations.map(\.count).max() ?? 0) }.max() ?? 1
         let slots = (items.map(\.continuations.count).max() ?? 1) + 1
-        let generator = Generator(params: params, slots: slots, capacity: capacity)
+        let generator = Generator(weights: weights, slots: slots, capacity: capacity)
         return try items.map { item in
             let scores: [ContinuationScore]
             do { scores = try generator.score(context: item.context, continuations: item.continuations) } catch {

@@ -8,7 +8,7 @@ import LatheTensor
 public struct JobPlan: Sendable {
     public let jobs: Int
     /// Bytes one checkpoint's evaluation holds: fp32 weights, the bf16 copy, forward buffers,
-    /// and for choice/generate the KV cache (and with bf16 the rounded weights they run on).
+    /// and for choice/generate the KV cache (and where bf16 is widened, the generator's scratch).
     public let perCheckpoint: Int
     public let available: Int?
     /// One line for stderr: how many at once and why.
@@ -17,14 +17,14 @@ public struct JobPlan: Sendable {
     /// The memory of evaluating a model of `config` with the evaluator's settings; `caches`
     /// when choice or generate tasks run.
     public static func bytes(config: LlamaConfig, evaluator: Evaluator, caches: Bool, maxNewTokens: Int) -> Int {
-        let weights = LlamaParameters.layout(config).count * 4
-        var total = weights + InferenceWeights.bytes(config: config, precision: evaluator.precision)
-            + LlamaInference.bufferBytes(config: config, weights: evaluator.precision, maxBatch: evaluator.batchSize,
+        let form = InferenceWeights.Form.of(evaluator.precision)
+        var total = LlamaParameters.layout(config).count * 4 + InferenceWeights.bytes(config: config, form: form)
+            + LlamaInference.bufferBytes(config: config, form: form, maxBatch: evaluator.batchSize,
                                          maxSeq: evaluator.settings.seqLen)
         if caches {
             let capacity = evaluator.settings.seqLen + maxNewTokens
             total += 2 * config.numHiddenLayers * evaluator.batchSize * capacity * config.kvDim * 4
-            if evaluator.precision == .bf16 { total += weights }
+                + InferenceWeights.scratchCount(config: config, form: form) * 4
         }
         return total
     }

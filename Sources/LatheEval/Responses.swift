@@ -35,9 +35,10 @@ public enum Responses {
 
     /// Responses to `prompts`, `slots` sequences decoded together. Any template's end-of-turn
     /// marker ends a response, as does end of text: a model tuned with one template still closes
-    /// its turns with that marker when prompted without it. `source` names the prompts in errors.
+    /// its turns with that marker when prompted without it. `source` names the prompts in errors;
+    /// `weights` are the checkpoint's as the caller holds them (nil: its fp32 parameters).
     public static func generate(_ checkpoint: LoadedCheckpoint, prompts: [[Int32]], options: SamplingOptions, slots: Int,
-                                source: String, params: LlamaParameters? = nil) throws -> [SampledResponse] {
+                                source: String, weights: InferenceWeights? = nil) throws -> [SampledResponse] {
         guard checkpoint.params.head == .languageModel else {
             throw IOFailure("\(checkpoint.ref.path): a reward model (\(checkpoint.params.head.architecture)) cannot generate; "
                 + "give a causal-LM checkpoint (LlamaForCausalLM) here")
@@ -48,8 +49,8 @@ public enum Responses {
             if let id = tokenizer.tokenToId(name) { options.stopTokens.insert(id) }
         }
         let longest = prompts.map(\.count).max() ?? 1
-        let generator = Generator(params: params ?? checkpoint.params, slots: max(1, min(slots, prompts.count)),
-                                  capacity: longest + options.maxNewTokens)
+        let generator = Generator(weights: weights ?? InferenceWeights(checkpoint.params, form: .fp32),
+                                  slots: max(1, min(slots, prompts.count)), capacity: longest + options.maxNewTokens)
         let made: [Generation]
         do { made = try generator.generate(prompts: prompts, options: options) } catch {
             throw IOFailure("\(source): \(error.message)")

@@ -39,7 +39,10 @@ public enum BF16Matmul {
             BF16Matmul.pack(storage, k: k, n: n) { lathe_bf16_pack_b_bits($0, b, ldb, transB ? 1 : 0, k, n, $1, $2) }
         }
 
-        public var bytes: Int { lathe_bf16_packed_b_count(k, n) * 2 }
+        public var bytes: Int { Self.bytes(k: k, n: n) }
+
+        /// Bytes a packed op(b) of (k,n) holds: k and n each rounded up to 32, two bytes an element.
+        public static func bytes(k: Int, n: Int) -> Int { lathe_bf16_packed_b_count(k, n) * 2 }
 
         deinit { storage.deallocate() }
     }
@@ -59,6 +62,19 @@ public enum BF16Matmul {
                               parallel: Bool = true) {
         multiply(c, ldc: ldc, a, lda: lda, packed.storage, m: m, n: packed.n, k: packed.k, transA: transA,
                  alpha: alpha, beta: beta, parallel: parallel)
+    }
+
+    /// c (m, columns.count) = alpha · op(a) (m,k) · columns `columns` of packed + beta · c: a block
+    /// of a wide weight (lm_head's vocabulary) at a time. Packed columns are stored in blocks of
+    /// 32, so `columns` starts at a multiple of 32.
+    public static func matmul(_ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int,
+                              packed: PackedMatrix, columns: Range<Int>, m: Int, transA: Bool = false, alpha: Float = 1,
+                              beta: Float = 0, parallel: Bool = true) {
+        precondition(columns.lowerBound % 32 == 0 && columns.lowerBound >= 0 && columns.upperBound <= packed.n,
+                     "columns \(columns) of a packed matrix of \(packed.n) must start at a multiple of 32 and lie inside it")
+        let kp = (packed.k + 31) / 32 * 32
+        multiply(c, ldc: ldc, a, lda: lda, packed.storage + columns.lowerBound * kp, m: m, n: columns.count, k: packed.k,
+                 transA: transA, alpha: alpha, beta: beta, parallel: parallel)
     }
 
     /// How a product is split across the workers: whole on the calling thread, by blocks of 32

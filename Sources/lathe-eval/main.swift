@@ -68,8 +68,11 @@ struct LatheEvalCommand: ParsableCommand {
     @Option(help: "A reward model (LlamaForSequenceClassification checkpoint, as lathe-train --objective reward writes) that the reward and winrate tasks score responses with (default: none).")
     var rewardModel: String?
 
-    @Option(help: "Weights of the model as the forward multiplies by them: fp32, or bf16 (the scoring forward holds them in 16 bits and widens each layer to fp32 before its products; sums stay fp32; scores move by about 1e-2 at most). Recorded in each result's settings (default fp32).")
+    @Option(help: "Weights of the model as the forward multiplies by them: fp32, or bf16 (held in 16 bits and multiplied on AMX tiles with activations rounded to bf16, or widened a layer at a time to fp32 where the CPU has no AMX; sums stay fp32; scores move by about 1e-2 at most). Recorded in each result's settings (default fp32).")
     var dtype = "fp32"
+
+    @Flag(help: "Print the BLAS library and the bf16 kernel in use.")
+    var verbose = false
 
     @Option(help: "What winrate compares with: a checkpoint, whose responses to the same prompts are generated with the same options, or a --generations file of an earlier run holding one checkpoint's response to every prompt (default: none).")
     var baseline: String?
@@ -186,6 +189,10 @@ struct LatheEvalCommand: ParsableCommand {
             }
 
             let refs = Checkpoints.resolve(checkpoints)
+            if verbose {
+                printError("lathe-eval: BLAS: \(BLAS.describe())")
+                if evaluator.precision == .bf16 { printError("lathe-eval: bf16 products: \(BF16Matmul.kernel)") }
+            }
             let evaluationStarted = Date()
             if !runOptions.quiet {
                 printError("lathe-eval: \(refs.count) checkpoints x \(sets.count) eval sets ("

@@ -9,7 +9,8 @@ import LatheTensor
     // Opt-in (bench/eval.sh sets LATHE_BENCH_OUT, release): the scoring forward on the SmolLM2-135M
     // shape with random weights, SEQUENCES (default 16) rows of 256 inputs in batches of 8. Writes
     // the checkpoint and the tokens for bench/eval_torch.py, and key=value lines (tokens/s of fp32
-    // and bf16 weights, Σ log p of each sequence, an sgemm measured in the same process).
+    // and bf16 weights, and of bf16 widened where bf16 runs on tiles; Σ log p of each sequence; an
+    // sgemm measured in the same process).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["LATHE_BENCH_OUT"] != nil))
     func scoringForwardOnTheSmolLM2Shape() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -35,14 +36,18 @@ import LatheTensor
         let flopsPerToken = 2 * matrices + 4 * config.numHiddenLayers * seq * qd
         var lines = ["sequences=\(count)", "batch=\(batch)", "seq=\(seq)", "flops_per_token=\(flopsPerToken)",
                      "blas=\(BLAS.describe())"]
-        for precision in MatmulPrecision.allCases {
-            let scorer = SequenceScorer(params: params, batchSize: batch, maxSeq: seq, precision: precision)
+        // bf16 as --dtype bf16 runs it here, and (where that is tiles) the widening path beside it.
+        let forms: [(String, InferenceWeights.Form)] = [("fp32", .fp32), ("bf16", .of(.bf16))]
+            + (InferenceWeights.Form.of(.bf16) == .bf16Widened ? [] : [("bf16_widened", .bf16Widened)])
+        lines.append("bf16_kernel=\(BF16Matmul.kernel)")
+        for (name, form) in forms {
+            let scorer = SequenceScorer(weights: InferenceWeights(params, form: form), batchSize: batch, maxSeq: seq)
             _ = scorer.score(Array(sequences.prefix(batch)))
             let start = monotonicSeconds()
             let scores = scorer.score(sequences)
             let seconds = monotonicSeconds() - start
-            lines.append("\(precision.rawValue)_tokens_per_second=\(Double(count * seq) / seconds)")
-            lines.append("\(precision.rawValue)_logp=" + scores.map { String($0) }.joined(separator: ","))
+            lines.append("\(name)_tokens_per_second=\(Double(count * seq) / seconds)")
+            lines.append("\(name)_logp=" + scores.map { String($0) }.joined(separator: ","))
         }
         lines.append("sgemm_gflops=\(BLAS.measureSgemm(n: 1024))")
         try writeFileAtomically(out + "/lathe.txt", bytes: Array((lines.joined(separator: "\n") + "\n").utf8))

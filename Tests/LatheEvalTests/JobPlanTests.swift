@@ -14,7 +14,7 @@ import LatheModel
         evaluator.batchSize = 4
         // By hand: weights + the forward's buffers for 4 x 64 (no bf16 copy, no caches).
         let each = 4 * LlamaParameters.layout(params.config).count
-            + LlamaInference.bufferBytes(config: params.config, weights: .fp32, maxBatch: 4, maxSeq: 64)
+            + LlamaInference.bufferBytes(config: params.config, form: .fp32, maxBatch: 4, maxSeq: 64)
         func plan(_ requested: Int, available: Int?) -> JobPlan {
             JobPlan(requested: requested, refs: refs, evaluator: evaluator, caches: false, maxNewTokens: 0, available: available)
         }

@@ -3,6 +3,7 @@ import LatheData
 import LatheEval
 import LatheIO
 import LatheModel
+import LatheTensor
 import LatheTokenizer
 import LatheTrain
 import Testing
@@ -125,6 +126,21 @@ struct EvalTaskTests {
             let expected = zip(lp, window.targets).filter { $0.1 >= 0 }.map(\.0).reduce(0, +)
             #expect(abs(score - expected) < 1e-3)
         }
+    }
+
+    // With bf16 weights (widened, and on AMX tiles where the CPU has them) a row's products do not
+    // depend on the rows beside it either: each activation row is rounded on its own.
+    @Test(arguments: [InferenceWeights.Form.bf16Widened] + (BF16Matmul.usesAMX ? [.bf16Tiles] : []))
+    func batchSizeOneAndEightGiveTheSameScoresWithBF16(form: InferenceWeights.Form) throws {
+        let tokenizer = try tinyTokenizer()
+        let weights = InferenceWeights(tinyParams(tokenizer, seed: 9), form: form)
+        let sequences = (0..<13).map { k in
+            let x: [Int32] = (0..<(3 + (k * 5) % 17)).map { Int32(($0 * 13 + k * 7) % tokenizer.vocabSize) }
+            return ScoredSequence(inputs: Array(x.dropLast()), targets: Array(x.dropFirst()))
+        }
+        let one = SequenceScorer(weights: weights, batchSize: 1, maxSeq: 32).score(sequences)
+        let eight = SequenceScorer(weights: weights, batchSize: 8, maxSeq: 32).score(sequences)
+        for (a, b) in zip(one, eight) { #expect(abs(a - b) <= 1e-4 * max(1, abs(a)), "\(a) vs \(b)") }
     }
 
     @Test func preferenceAccuracyAndDPOImplicitReward() throws {

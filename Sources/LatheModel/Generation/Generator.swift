@@ -7,15 +7,16 @@ public struct GenerationError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Incremental decoding over a Llama's parameters with a KV cache: a prompt is run once
+/// Incremental decoding over a Llama's weights with a KV cache: a prompt is run once
 /// (prefill), then each new token costs one row per layer. Several sequences of different
 /// lengths share each step: their new rows are packed together, every matrix product runs
 /// once over all of them, and only attention looks at each row's own slot of the cache.
 ///
-/// The arithmetic per row is the training forward's (`Llama.forward`), so logits agree with it
-/// to float rounding. Not thread-safe: one generator per thread.
+/// The arithmetic per row is the scoring forward's (`LlamaInference`) on the same weights; with
+/// fp32 weights it is the training forward's (`Llama.forward`), so logits agree with it to float
+/// rounding. Not thread-safe: one generator per thread (several may share one `InferenceWeights`).
 public final class Generator: @unchecked Sendable {
-    public let params: LlamaParameters
+    public let weights: InferenceWeights
     public let config: LlamaConfig
     public let cache: KVCache
     let rope: RoPE
@@ -24,13 +25,21 @@ public final class Generator: @unchecked Sendable {
     private var buffers: Buffers?
     /// (NH, L, L) attention weights of the longest prompt prefilled so far into an empty slot.
     private var prefillProbs: [Float] = []
+    /// Where bf16 weights without AMX are widened to fp32, a layer at a time.
+    private let widened: UnsafeMutablePointer<Float>
 
-    /// Room for `slots` sequences of up to `capacity` tokens each (prompt plus generated).
-    public init(params: LlamaParameters, slots: Int, capacity: Int) {
-        self.params = params
-        config = params.config
+    /// Room for `slots` sequences of up to `capacity` tokens each (prompt plus generated), over
+    /// the fp32 parameters as they are (a trainer's updates are seen by the next step).
+    public convenience init(params: LlamaParameters, slots: Int, capacity: Int) {
+        self.init(weights: InferenceWeights(params, form: .fp32), slots: slots, capacity: capacity)
+    }
+
+    public init(weights: InferenceWeights, slots: Int, capacity: Int) {
+        self.weights = weights
+        config = weights.config
         cache = KVCache(config: config, slots: slots, capacity: capacity)
         rope = RoPE(headDim: config.headDim, maxPositions: capacity, theta: config.ropeTheta)
+        widened = .allocate(capacity: max(1, InferenceWeights.scratchCount(config: config, form: weights.form)))
     }
 
     public var slots: Int { cache.slots }
@@ -56,7 +65,10 @@ public final class Generator: @unchecked Sendable {
         return made
     }
 
-    deinit { buffers?.slotArena.deallocate() }
+    deinit {
+        buffers?.slotArena.deallocate()
+        widened.deallocate()
+    }
 
     /// Which rows of a step need logits.
     public enum LogitRows: Sendable {
@@ -123,9 +135,9 @@ public final class Generator: @unchecked Sendable {
         }
 
         let x = b.layer.x
-        tokens.withUnsafeBufferPointer { Embedding.forward(out: x, tokens: $0.baseAddress!, table: params.embed, rows: n, channels: c) }
+        tokens.withUnsafeBufferPointer { weights.embed(out: x, tokens: $0.baseAddress!, rows: n) }
         for l in 0..<config.numHiddenLayers {
-            DecoderLayer.forward(params.layers[l], b.layer, rows: n, positions: b.positions, rope: rope, config: config) {
+            DecoderLayer.forward(weights.layer(l, scratch: widened), b.layer, rows: n, positions: b.positions, rope: rope, config: config) {
                 // each new row's rotated key and value go to its slot's position, then the rows attend over the cache
                 for r in 0..<n {
                     let at = (Int(b.slots[r]) * cache.capacity + Int(b.positions[r])) * kvd
@@ -145,10 +157,10 @@ public final class Generator: @unchecked Sendable {
         let wanted: [Int] = which == .all ? Array(0..<n) : rowOfRequest.map { $0.upperBound - 1 }
         for (j, r) in wanted.enumerated() where j != r { (x + j * c).update(from: x + r * c, count: c) }
         let m = wanted.count
-        RMSNorm.forward(out: b.layer.ln, rstd: b.layer.rstd, inp: x, weight: params.norm, rows: m, channels: c, eps: eps)
+        RMSNorm.forward(out: b.layer.ln, rstd: b.layer.rstd, inp: x, weight: weights.finalNorm, rows: m, channels: c, eps: eps)
         var logits = [Float](repeating: 0, count: m * vocab)
         logits.withUnsafeMutableBufferPointer {
-            Linear.forward(out: $0.baseAddress!, inp: b.layer.ln, weight: params.lmHead, rows: m, inDim: c, outDim: vocab)
+            weights.head($0.baseAddress!, ldc: vocab, b.layer.ln, rows: m, columns: 0..<vocab, scratch: widened)
         }
         var start = 0
         return rowOfRequest.map { rows in
