@@ -135,13 +135,4 @@ public final class LlamaParameters: @unchecked Sendable {
     public var flat: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: arena.base, count: arena.count) }
 
     public func zero() { arena.zero() }
-
-    /// Copies `source` (same config) into these parameters, every matrix rounded to bf16 values
-    /// (the norms exact): what products on bf16 weights with fp32 sums multiply by.
-    public func copyRoundingMatricesToBF16(from source: LlamaParameters) {
-        for view in views {
-            let (from, to) = (source.arena.pointer(view), arena.pointer(view))
-            if view.shape.count == 2 { BFloat16.round(to, from, count: view.count) } else { to.update(from: from, count: view.count) }
-        }
-    }
 }
