@@ -8,16 +8,7 @@
 /// memory per lookup (nearly all of this table's time), and fewer bytes keep more of it
 /// cached. The whole key is compared only when the tag matches.
 public struct FirstSeenTable<Value> {
-    @usableFromInline struct Slot {
-        /// The low 32 bits of the key's high half (probing starts at its low half's bits).
-        @usableFromInline var tag: UInt32 = 0
-        /// 1 + the index of the slot's key and value in `keys` and `values`; 0 while empty.
-        @usableFromInline var entry: Int32 = 0
-
-        @inlinable init() {}
-    }
-
-    @usableFromInline var slots = [Slot](repeating: Slot(), count: 1024)
+    @usableFromInline var slots = [FirstSeenSlot](repeating: FirstSeenSlot(), count: 1024)
     @usableFromInline var keys: [(high: UInt64, low: UInt64)] = []
     @usableFromInline var values: [Value] = []
 
@@ -28,7 +19,7 @@ public struct FirstSeenTable<Value> {
 
     /// Bytes held, slack included.
     @inlinable public var memoryBytes: Int {
-        slots.count * MemoryLayout<Slot>.stride + keys.capacity * 16 + values.capacity * MemoryLayout<Value>.stride
+        slots.count * MemoryLayout<FirstSeenSlot>.stride + keys.capacity * 16 + values.capacity * MemoryLayout<Value>.stride
     }
 
     /// The value first entered under the key (`high`, `low`); when there is none, `value` is
@@ -59,7 +50,7 @@ public struct FirstSeenTable<Value> {
     }
 
     @usableFromInline mutating func grow() {
-        slots = [Slot](repeating: Slot(), count: 2 * slots.count)
+        slots = [FirstSeenSlot](repeating: FirstSeenSlot(), count: 2 * slots.count)
         let mask = slots.count - 1
         for (index, key) in keys.enumerated() {
             var i = Int(truncatingIfNeeded: key.low) & mask
@@ -68,4 +59,15 @@ public struct FirstSeenTable<Value> {
             slots[i].entry = Int32(index + 1)
         }
     }
+}
+
+/// A slot of `FirstSeenTable`, outside it so that it is not generic: a nested type would be
+/// generic over the table's `Value`, and its array's type looked up at run time on every probe.
+@usableFromInline struct FirstSeenSlot {
+    /// The low 32 bits of the key's high half (probing starts at its low half's bits).
+    @usableFromInline var tag: UInt32 = 0
+    /// 1 + the index of the slot's key and value in `keys` and `values`; 0 while empty.
+    @usableFromInline var entry: Int32 = 0
+
+    @inlinable init() {}
 }
