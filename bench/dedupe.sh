@@ -31,6 +31,8 @@ if [ ! -f "$OUT/corpus.jsonl" ] || ! head -n 1 "$OUT/corpus.jsonl" | grep -q '"s
     python3 bench/dedupe_corpus.py "$OUT" --docs "$DOCS" --seed "$SEED"
 fi
 BYTES=$(stat -c %s "$OUT/corpus.jsonl")
+# The machine is shared: its load, beside the figures, says how far to trust them.
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 
 # Peak RSS (KB) and wall seconds of one command, via GNU time.
 measure() { /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@"; read -r SECS RSS < "$OUT/time.txt"; }
@@ -53,6 +55,7 @@ VALIDATE_SECS=$(median "${VALIDATE_RUNS[@]}")
 measure bench/out/venv/bin/python bench/dedupe_datasketch.py "$OUT/corpus.jsonl" "$OUT/datasketch-removed.txt" >/dev/null
 DS_SECS=$SECS; DS_RSS=$RSS
 
+echo "load average (1 min) at start $LOAD_START, at end $(cut -d' ' -f1 /proc/loadavg), on $(nproc) cores"
 python3 - "$DOCS" "$BYTES" "$LATHE_SECS" "$LATHE_RSS" "$NOVERIFY_SECS" "$EXACT_SECS" "$DS_SECS" "$DS_RSS" "$VALIDATE_SECS" <<'PY'
 import sys
 docs, size = int(sys.argv[1]), int(sys.argv[2])
