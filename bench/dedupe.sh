@@ -31,6 +31,8 @@ if [ ! -f "$OUT/corpus.jsonl" ] || ! head -n 1 "$OUT/corpus.jsonl" | grep -q '"s
     python3 bench/dedupe_corpus.py "$OUT" --docs "$DOCS" --seed "$SEED"
 fi
 BYTES=$(stat -c %s "$OUT/corpus.jsonl")
+# The machine is shared: its load, beside the figures, says how far to trust them.
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 
 # Peak RSS (KB) and wall seconds of one command, via GNU time.
 measure() { /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@"; read -r SECS RSS < "$OUT/time.txt"; }
@@ -39,20 +41,24 @@ measure "$BIN" --near --verify --quiet "$OUT/corpus.jsonl" -o /dev/null --reject
 LATHE_SECS=$SECS; LATHE_RSS=$RSS
 measure "$BIN" --near --quiet "$OUT/corpus.jsonl" -o /dev/null --rejects "$OUT/lathe-noverify-rejects.jsonl"
 NOVERIFY_SECS=$SECS
-# Exact mode and validate's byte-level check on the same file, alternated, median of 5 each.
+# Exact mode and validate's byte-level check on the same file, alternated, median of 9 each.
+# Each takes 0.1-0.2 s, so they are timed to the microsecond: GNU time's hundredths would make
+# the ratio move by a tenth between runs.
+elapsed() { local start end; start=$(date +%s%N); "$@"; end=$(date +%s%N); SECS=$(( (end - start) / 1000 ))e-6; }
 EXACT_RUNS=(); VALIDATE_RUNS=()
-for _ in 1 2 3 4 5; do
-    measure "$BIN" --quiet "$OUT/corpus.jsonl" -o /dev/null
+for _ in 1 2 3 4 5 6 7 8 9; do
+    elapsed "$BIN" --quiet "$OUT/corpus.jsonl" -o /dev/null
     EXACT_RUNS+=("$SECS")
-    measure "$BIN_DIR/lathe" validate --kind document --quiet "$OUT/corpus.jsonl" >/dev/null
+    elapsed "$BIN_DIR/lathe" validate --kind document --quiet "$OUT/corpus.jsonl" >/dev/null
     VALIDATE_RUNS+=("$SECS")
 done
-median() { printf '%s\n' "$@" | sort -g | sed -n 3p; }
+median() { printf '%s\n' "$@" | sort -g | sed -n 5p; }
 EXACT_SECS=$(median "${EXACT_RUNS[@]}")
 VALIDATE_SECS=$(median "${VALIDATE_RUNS[@]}")
 measure bench/out/venv/bin/python bench/dedupe_datasketch.py "$OUT/corpus.jsonl" "$OUT/datasketch-removed.txt" >/dev/null
 DS_SECS=$SECS; DS_RSS=$RSS
 
+echo "load average (1 min) at start $LOAD_START, at end $(cut -d' ' -f1 /proc/loadavg), on $(nproc) cores"
 python3 - "$DOCS" "$BYTES" "$LATHE_SECS" "$LATHE_RSS" "$NOVERIFY_SECS" "$EXACT_SECS" "$DS_SECS" "$DS_RSS" "$VALIDATE_SECS" <<'PY'
 import sys
 docs, size = int(sys.argv[1]), int(sys.argv[2])
@@ -61,10 +67,10 @@ print("corpus: %d documents, %.1f MB" % (docs, size / 1e6))
 for name, secs, rss in [("lathe-dedupe --near --verify", lathe, lathe_rss), ("lathe-dedupe --near", noverify, None),
                         ("lathe-dedupe (exact)", exact, None), ("lathe validate --kind document", validate, None),
                         ("datasketch MinHashLSH 128/0.8", ds, ds_rss)]:
-    print("%-32s %7.2f s  %8.0f docs/s  %6.1f MB/s" % (name, secs, docs / secs, size / 1e6 / secs)
+    print("%-32s %7.3f s  %8.0f docs/s  %6.1f MB/s" % (name, secs, docs / secs, size / 1e6 / secs)
           + ("  peak RSS %.0f MB" % (rss / 1024) if rss else ""))
 print("speed ratio (--near --verify vs datasketch): %.1fx" % (ds / lathe))
-print("exact mode at %.2fx of validate's speed on the same file (median of 5 each)" % (validate / exact))
+print("exact mode at %.2fx of validate's speed on the same file (median of 9 each)" % (validate / exact))
 PY
 python3 bench/dedupe_score.py "$OUT/truth.json" "$OUT/lathe-rejects.jsonl" "lathe-dedupe --near --verify"
 python3 bench/dedupe_score.py "$OUT/truth.json" "$OUT/lathe-noverify-rejects.jsonl" "lathe-dedupe --near (no verify)"

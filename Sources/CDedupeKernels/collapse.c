@@ -1,4 +1,4 @@
-#include "CDedupeKernels.h"
+#include "stripe_hash.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -51,22 +51,70 @@ static inline int take_byte(const uint8_t *src, size_t count, uint8_t *dst, int 
 /// space after a space) was stored whole: advances past its plain bytes and says whether the
 /// block was plain throughout.
 static inline int advance(struct run *r, uint64_t spaces, uint64_t odd, unsigned block) {
-    unsigned plain = odd ? (unsigned)__builtin_ctzll(odd) : block;
+    // A plain block (most of them) is a branch, not a count of its plain bytes: then where
+    // the next block starts does not wait on this one's compares, and the CPU runs loads of
+    // blocks ahead instead of one block's chain of load, compare and count at a time.
+    if (__builtin_expect(odd == 0, 1)) {
+        r->i += block;
+        r->n += block;
+        r->previous = spaces >> (block - 1) & 1;
+        return 1;
+    }
+    unsigned plain = (unsigned)__builtin_ctzll(odd);
     r->i += plain;
     r->n += plain;
     if (plain > 0) r->previous = spaces >> (plain - 1) & 1;
     return plain == block;
 }
 
+/// A kernel's stripe hash while it runs, kept in registers: the lanes, the stripes absorbed and
+/// the first byte not absorbed.
+struct absorbing {
+    lanes8 lanes;
+    uint64_t stripes;
+    const uint8_t *next;
+};
+
+static inline __attribute__((always_inline)) void absorbing_begin(struct absorbing *a, const struct lathe_stripe_hash *hash, const uint8_t *dst) {
+    load_lanes(&a->lanes, hash->lanes);
+    a->stripes = hash->stripes;
+    a->next = dst - hash->pending;
+}
+
+static inline __attribute__((always_inline)) void absorbing_end(const struct absorbing *a, struct lathe_stripe_hash *hash, const uint8_t *written) {
+    __builtin_memcpy(hash->lanes, &a->lanes, sizeof a->lanes);
+    hash->stripes = a->stripes;
+    hash->pending = (size_t)(written - a->next);
+}
+
+/// How far (in bytes) absorbing stays behind writing: a stripe loaded across blocks still in
+/// the store buffer waits for them to reach the cache (store forwarding fails), which cost a
+/// third of the kernel's time at a distance of one block.
+enum { absorb_distance = 64 * 4 };
+
+/// Absorbs a stripe of the output when more than `absorb_distance` bytes are written past it: a
+/// block writes at most 64 bytes, so one stripe a block keeps up, and the last byte written is
+/// never absorbed.
+static inline __attribute__((always_inline)) void absorb_written(struct absorbing *a, const uint8_t *written) {
+    if (written - a->next > absorb_distance) {
+        stripe_absorb(&a->lanes, a->next, a->stripes++);
+        a->next += 64;
+    }
+}
+
 __attribute__((target("avx512bw")))
-static void collapse64(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run) {
+static void collapse64(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run,
+                       struct lathe_stripe_hash *hash) {
     // A local copy the compiler keeps in registers: through the pointer, every block would
     // wait on a store and a load of the counts.
     struct run local = *run, *r = &local;
+    struct absorbing absorbed;
+    if (hash) absorbing_begin(&absorbed, hash, dst);
     const __m512i space = _mm512_set1_epi8(0x20), below = _mm512_set1_epi8(0x21);
     const __m512i quote = _mm512_set1_epi8('"'), backslash = _mm512_set1_epi8('\\');
     const __m512i a = _mm512_set1_epi8('A'), letters = _mm512_set1_epi8(26);
     while (r->i + 64 <= count && r->n + 64 <= room) {
+        if (hash) absorb_written(&absorbed, dst + r->n);
         // Texts are read once, a few KiB each: the hardware prefetcher, which starts afresh
         // at each 4 KiB page, leaves this loop waiting on memory without a hint.
         __builtin_prefetch(src + r->i + 512);
@@ -81,17 +129,22 @@ static void collapse64(const uint8_t *src, size_t count, uint8_t *dst, size_t ro
         if (advance(r, spaces, odd, 64)) continue;
         if (!take_byte(src, count, dst, lowercase, json, r)) break;
     }
+    if (hash) absorbing_end(&absorbed, hash, dst + r->n);
     *run = local;
 }
 
-static void collapse16(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run) {
+static void collapse16(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json, struct run *run,
+                       struct lathe_stripe_hash *hash) {
     // A local copy the compiler keeps in registers: through the pointer, every block would
     // wait on a store and a load of the counts.
     struct run local = *run, *r = &local;
+    struct absorbing absorbed;
+    if (hash) absorbing_begin(&absorbed, hash, dst);
     const __m128i space = _mm_set1_epi8(0x20), below = _mm_set1_epi8(0x21);
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
     const __m128i beforeA = _mm_set1_epi8('A' - 1), afterZ = _mm_set1_epi8('Z' + 1);
     while (r->i + 64 <= count && r->n + 64 <= room) {
+        if (hash) absorb_written(&absorbed, dst + r->n);
         __builtin_prefetch(src + r->i + 512);
         __m128i v = _mm_loadu_si128((const __m128i *)(src + r->i));
         uint64_t spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space));
@@ -104,6 +157,7 @@ static void collapse16(const uint8_t *src, size_t count, uint8_t *dst, size_t ro
         if (advance(r, spaces, odd, 16)) continue;
         if (!take_byte(src, count, dst, lowercase, json, r)) break;
     }
+    if (hash) absorbing_end(&absorbed, hash, dst + r->n);
     *run = local;
 }
 
@@ -112,12 +166,12 @@ static int narrow;
 void lathe_collapse_use_narrow_blocks(int yes) { __atomic_store_n(&narrow, yes, __ATOMIC_RELAXED); }
 
 size_t lathe_collapse_words(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json,
-                            int *space, size_t *written, int *escapes) {
+                            int *space, size_t *written, int *escapes, struct lathe_stripe_hash *hash) {
     struct run r = {0, 0, *space ? 1 : 0, 0};
     if (__builtin_cpu_supports("avx512bw") && !__atomic_load_n(&narrow, __ATOMIC_RELAXED)) {
-        collapse64(src, count, dst, room, lowercase, json, &r);
+        collapse64(src, count, dst, room, lowercase, json, &r, hash);
     } else {
-        collapse16(src, count, dst, room, lowercase, json, &r);
+        collapse16(src, count, dst, room, lowercase, json, &r, hash);
     }
     *space = (int)r.previous;
     *written = r.n;
@@ -130,8 +184,8 @@ size_t lathe_collapse_words(const uint8_t *src, size_t count, uint8_t *dst, size
 void lathe_collapse_use_narrow_blocks(int yes) { (void)yes; }
 
 size_t lathe_collapse_words(const uint8_t *src, size_t count, uint8_t *dst, size_t room, int lowercase, int json,
-                            int *space, size_t *written, int *escapes) {
-    (void)src; (void)count; (void)dst; (void)room; (void)lowercase; (void)json; (void)space; (void)escapes;
+                            int *space, size_t *written, int *escapes, struct lathe_stripe_hash *hash) {
+    (void)src; (void)count; (void)dst; (void)room; (void)lowercase; (void)json; (void)space; (void)escapes; (void)hash;
     *written = 0;
     return 0;
 }

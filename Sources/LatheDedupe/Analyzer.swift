@@ -193,7 +193,7 @@ struct Analyzer: Sendable {
         identify(&result, wants, location, field: field)
         if wants.contains(.rank) && settings.keep == .longest { result.rank = Double(keyBytes) }
         guard !normalized.isEmpty else { return }
-        if wants.contains(.exact) && settings.exact { result.exact = Hash128(normalized) }
+        if wants.contains(.exact) && settings.exact { result.exact = Hash128(stripeHashOf: normalized) }
         if let near = settings.near, !wants.isDisjoint(with: [.bands, .shingleSet]) {
             var w = words ?? TextNormalizer.wordHashes(normalized, limit: near.maxWords)
             if w.count > near.maxWords { w.removeLast(w.count - near.maxWords) }

@@ -114,9 +114,9 @@ public final class Deduplicator {
             + exactFirst.memoryBytes
     }
 
-    /// A `FirstSeenTable` slot (a 128-bit key and an entry, 24 bytes) at a load between three
-    /// eighths and three quarters, and the record number.
-    static let exactEntryBytes = 68
+    /// A `FirstSeenTable` slot (8 bytes) at a load between three eighths and three quarters,
+    /// the 128-bit key and the record number.
+    static let exactEntryBytes = 42
 
     /// After an LSH insert: record the peak, and spill the index when the tables pass the budget.
     private func account() throws {

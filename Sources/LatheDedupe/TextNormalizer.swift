@@ -65,16 +65,22 @@ public enum TextNormalizer {
     /// The exact key of the text of the JSON string at `string` (as for
     /// `normalize(jsonString:available:_:into:)`) in one pass over its bytes: they are checked
     /// as `JSONScanner.scanString` checks them, escapes are decoded, the text is normalised
-    /// and fed to `Hash128.Stream` through a small window, so it is never held whole.
+    /// into a small window and absorbed into the stripe hash (`Hash128(stripeHashOf:)`) as it
+    /// is written, so it is never held whole.
     public static func exactKey(jsonString string: UnsafePointer<UInt8>, available: Int, _ mode: Normalization) -> ExactKey {
         guard mode != .none else { return .unicode }
-        var stream = Hash128.Stream()
-        let end = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { window in
-            collapse(string, available, lowercase: mode == .full, json: true, window: window) { stream.append($0) }
+        var hash = lathe_stripe_hash()
+        lathe_stripe_hash_start(&hash)
+        var key: Hash128?
+        let end = withUnsafeMutablePointer(to: &hash) { hash in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { window in
+                collapse(string, available, lowercase: mode == .full, json: true, window: window, hash: hash) { tail in
+                    if hash.pointee.stripes > 0 || !tail.isEmpty { key = Hash128(finishing: hash.pointee, tail) }
+                }
+            }
         }
         switch end {
-        case .end(let length, let escapes):
-            return .hashed(stream.length == 0 ? nil : stream.finish(), length: length, escapes: escapes)
+        case .end(let length, let escapes): return .hashed(key, length: length, escapes: escapes)
         case .unicode: return .unicode
         case .invalid: return .invalid
         }
@@ -207,11 +213,16 @@ public enum TextNormalizer {
     /// escape is longer than what it stands for). Output goes through `window`: whenever it
     /// is nearly full, all of it but its last byte goes to `take`, and at the end the rest,
     /// without a trailing space. A window longer than `count` by `collapseSlack` is handed over once, whole.
+    /// With a `hash`, the output is absorbed into it instead, a stripe at a time, and `take`
+    /// gets only the end that is not (less than a stripe, unless the window outruns the input).
     @inline(__always)
     static func collapse(_ src: UnsafePointer<UInt8>, _ count: Int, lowercase: Bool, json: Bool,
-                         window: UnsafeMutableBufferPointer<UInt8>, _ take: (UnsafeBufferPointer<UInt8>) -> Void) -> Collapsed {
+                         window: UnsafeMutableBufferPointer<UInt8>, hash: UnsafeMutablePointer<lathe_stripe_hash>? = nil,
+                         _ take: (UnsafeBufferPointer<UInt8>) -> Void) -> Collapsed {
         let dst = window.baseAddress!
         var n = 0
+        /// The output before this is taken or absorbed.
+        var done = 0
         var i = json ? 1 : 0
         var escapes = false
         // A space is written when it comes, unless the last byte written is one or nothing is
@@ -222,9 +233,15 @@ public enum TextNormalizer {
         while true {
             // Room for the kernel's stores; never wanted when the window outruns the input.
             if n + collapseSlack > window.count {
-                take(UnsafeBufferPointer(start: dst, count: n - 1))
-                dst[0] = dst[n - 1]
-                n = 1
+                if let hash {
+                    done += lathe_stripe_hash_absorb(hash, dst + done, n - 1 - done)
+                } else {
+                    take(UnsafeBufferPointer(start: dst, count: n - 1))
+                    done = n - 1
+                }
+                dst.update(from: dst + done, count: n - done)
+                n -= done
+                done = 0
             }
             if i + collapseSlack <= count {
                 // Runs of plain words go 64 bytes at a time through the vector unit, which
@@ -232,8 +249,11 @@ public enum TextNormalizer {
                 var space: Int32 = edge == 0 ? 0 : 1
                 var written = 0
                 var escaped: Int32 = 0
+                hash?.pointee.pending = n - done
                 let read = lathe_collapse_words(src + i, count - i, dst + n, window.count - n, lowercase ? 1 : 0, json ? 1 : 0,
-                                                &space, &written, &escaped)
+                                                &space, &written, &escaped, hash)
+                // It may absorb a stripe of what came before even when it reads nothing.
+                if let hash { done = n + written - hash.pointee.pending }
                 if read > 0 {
                     i += read
                     n += written
@@ -277,7 +297,7 @@ public enum TextNormalizer {
                 switch b {
                 case 0x22:
                     let last = n > 0 && dst[n - 1] == 0x20 ? n - 1 : n
-                    take(UnsafeBufferPointer(start: dst, count: last))
+                    take(UnsafeBufferPointer(start: dst + done, count: last - done))
                     return .end(at: i, escapes: escapes)
                 case 0x5C:
                     escapes = true
@@ -310,7 +330,7 @@ public enum TextNormalizer {
             edge = 0
         }
         let last = n > 0 && dst[n - 1] == 0x20 ? n - 1 : n
-        take(UnsafeBufferPointer(start: dst, count: last))
+        take(UnsafeBufferPointer(start: dst + done, count: last - done))
         return .end(at: i, escapes: escapes)
     }
 

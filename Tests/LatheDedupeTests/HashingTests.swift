@@ -221,7 +221,7 @@ import LatheIO
         #expect(declined > 1000 && declined < 5800)
     }
 
-    /// The exact key hashed while the string is scanned equals `Hash128` of the decoded text
+    /// The exact key hashed while the string is scanned equals the stripe hash of the decoded text
     /// normalised, for texts long enough to pass through the window many times; strings that
     /// `JSONScanner.scanString` refuses are refused.
     @Test(arguments: [false, true]) func exactKeyWhileScanningEqualsHashOfNormalisedText(narrowBlocks: Bool) {
@@ -244,7 +244,7 @@ import LatheIO
                 switch key {
                 case .hashed(let hash, let length, let escapes):
                     hashed += 1
-                    #expect(hash == (normalized.isEmpty ? nil : Hash128(normalized)), "\(text)")
+                    #expect(hash == (normalized.isEmpty ? nil : Hash128(stripeHashOf: normalized)), "\(text)")
                     #expect(length == raw.count - 1 && escapes == chosen.contains { $0.raw.hasPrefix("\\") })
                 case .unicode:
                     unicode += 1
