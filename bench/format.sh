@@ -33,29 +33,35 @@ fi
 # Each timing is "wall-seconds cpu-seconds" (cpu = user + system of the tool): on a machine
 # shared with other work the cpu ratio moves far less than the wall one.
 timeit() { /usr/bin/time -f "%e %U %S" -o "$OUT/.time" "$@" >/dev/null; awk '{ print $1, $2 + $3 }' "$OUT/.time"; }
-median3() {
-  local runs; runs=$(for _ in 1 2 3; do timeit "$@"; done)
-  echo "$(cut -d' ' -f1 <<<"$runs" | sort -g | sed -n 2p) $(cut -d' ' -f2 <<<"$runs" | sort -g | sed -n 2p)"
+# A tool and the reference (validate on the same file) run alternately, 5 times each, so a burst
+# of load from elsewhere falls on both; prints the medians "wall cpu ref-wall ref-cpu".
+paired() {  # file kind tool args...
+  local file=$1 kind=$2; shift 2
+  local tool ref runs
+  runs=$(for _ in 1 2 3 4 5; do timeit "$@" "$file"; echo "R $(timeit "$BIN/lathe" validate --kind "$kind" --quiet "$file")"; done)
+  tool=$(grep -v '^R' <<<"$runs"); ref=$(grep '^R' <<<"$runs" | cut -d' ' -f2-)
+  med() { sort -g | sed -n 3p; }
+  echo "$(cut -d' ' -f1 <<<"$tool" | med) $(cut -d' ' -f2 <<<"$tool" | med) $(cut -d' ' -f1 <<<"$ref" | med) $(cut -d' ' -f2 <<<"$ref" | med)"
 }
-row() {  # name records "seconds cpu" "reference-seconds reference-cpu"
+row() {  # name records "seconds cpu reference-seconds reference-cpu"
   python3 -c "
 import sys
-n = int(sys.argv[2]); t, c = map(float, sys.argv[3].split()); rt, rc = map(float, sys.argv[4].split())
+n = int(sys.argv[2]); t, c, rt, rc = map(float, sys.argv[3].split())
 print(f'{sys.argv[1]:<48} {n/t:>10,.0f} records/s  {t/rt:5.2f}x validate  ({c/rc:5.2f}x in cpu time)')" "$@"
 }
 A="$OUT/alpaca-$ALPACA.jsonl"; T="$OUT/threads-$THREADS.jsonl"
-t_va=$(median3 "$BIN/lathe" validate --kind json --quiet "$A")
-t_sft=$(median3 "$BIN/lathe-format-sft" --quiet "$A")
-t_sft_render=$(median3 "$BIN/lathe-format-sft" --quiet --render chatml "$A")
-t_vt=$(median3 "$BIN/lathe" validate --kind thread --quiet "$T")
-t_pp=$(median3 "$BIN/lathe-pair-prefs" --quiet "$T")
-t_pp_all=$(median3 "$BIN/lathe-pair-prefs" --quiet --strategy all-pairs "$T")
-t_sft_t=$(median3 "$BIN/lathe-format-sft" --quiet "$T")
-echo "$(nproc) cores; median of 3 runs; ratio = tool time / validate time on the same file"
-row "lathe validate --kind json (alpaca)" "$ALPACA" "$t_va" "$t_va"
-row "lathe-format-sft (alpaca)" "$ALPACA" "$t_sft" "$t_va"
-row "lathe-format-sft --render chatml (alpaca)" "$ALPACA" "$t_sft_render" "$t_va"
-row "lathe validate --kind thread (threads)" "$THREADS" "$t_vt" "$t_vt"
-row "lathe-pair-prefs (threads)" "$THREADS" "$t_pp" "$t_vt"
-row "lathe-pair-prefs --strategy all-pairs (threads)" "$THREADS" "$t_pp_all" "$t_vt"
-row "lathe-format-sft (threads)" "$THREADS" "$t_sft_t" "$t_vt"
+t_sft=$(paired "$A" json "$BIN/lathe-format-sft" --quiet)
+t_sft_render=$(paired "$A" json "$BIN/lathe-format-sft" --quiet --render chatml)
+t_pp=$(paired "$T" thread "$BIN/lathe-pair-prefs" --quiet)
+t_pp_all=$(paired "$T" thread "$BIN/lathe-pair-prefs" --quiet --strategy all-pairs)
+t_sft_t=$(paired "$T" thread "$BIN/lathe-format-sft" --quiet)
+echo "$(nproc) cores; each tool alternated with validate on the same file, 5 runs each, medians;"
+echo "ratio = tool time / validate time; validate's own row is from the first pairing"
+self() { set -- $1; echo "$3 $4 $3 $4"; }
+row "lathe validate --kind json (alpaca)" "$ALPACA" "$(self "$t_sft")"
+row "lathe-format-sft (alpaca)" "$ALPACA" "$t_sft"
+row "lathe-format-sft --render chatml (alpaca)" "$ALPACA" "$t_sft_render"
+row "lathe validate --kind thread (threads)" "$THREADS" "$(self "$t_pp")"
+row "lathe-pair-prefs (threads)" "$THREADS" "$t_pp"
+row "lathe-pair-prefs --strategy all-pairs (threads)" "$THREADS" "$t_pp_all"
+row "lathe-format-sft (threads)" "$THREADS" "$t_sft_t"
