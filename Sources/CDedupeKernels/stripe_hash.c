@@ -6,21 +6,13 @@ void lathe_stripe_hash_start(struct lathe_stripe_hash *hash) {
     hash->pending = 0;
 }
 
-/// Absorbs the whole stripes of `bytes[0..<count]` into `hash`; returns the bytes absorbed.
-static inline __attribute__((always_inline)) size_t absorb_stripes(struct lathe_stripe_hash *hash, const uint8_t *bytes, size_t count) {
+size_t lathe_stripe_hash_absorb(struct lathe_stripe_hash *hash, const uint8_t *bytes, size_t count) {
     lanes8 lanes;
     load_lanes(&lanes, hash->lanes);
     size_t i = 0;
     for (; i + 64 <= count; i += 64) stripe_absorb(&lanes, bytes + i, hash->stripes++);
     __builtin_memcpy(hash->lanes, &lanes, sizeof lanes);
     return i;
-}
-
-// One clone per instruction set, as for lathe_minhash32: a text's last stripes (up to five, the
-// distance the kernel keeps behind its writes) are absorbed here, in one AVX-512 register each.
-__attribute__((target_clones("avx512f", "default")))
-size_t lathe_stripe_hash_absorb(struct lathe_stripe_hash *hash, const uint8_t *bytes, size_t count) {
-    return absorb_stripes(hash, bytes, count);
 }
 
 /// The high and low halves of the 128-bit product, xored.
@@ -39,16 +31,15 @@ static inline uint64_t finalize(uint64_t h) {
     return h;
 }
 
-__attribute__((target_clones("avx512f", "default")))
 void lathe_stripe_hash_finish(const struct lathe_stripe_hash *hash, const uint8_t *tail, size_t count, uint64_t key[2]) {
     struct lathe_stripe_hash end = *hash;
-    size_t i = absorb_stripes(&end, tail, count);
+    size_t i = lathe_stripe_hash_absorb(&end, tail, count);
     uint64_t length = end.stripes * 64 + (count - i);
     if (i < count) {
         // The last stripe, zero-padded: the length, folded in below, tells it from one with zeros.
         uint8_t last[64] = {0};
         __builtin_memcpy(last, tail + i, count - i);
-        absorb_stripes(&end, last, 64);
+        lathe_stripe_hash_absorb(&end, last, 64);
     }
     // Each half of the key folds every lane pair under its own keys.
     uint64_t high = length * 0x9e3779b97f4a7c15, low = ~length * 0x9e3779b97f4a7c15;
