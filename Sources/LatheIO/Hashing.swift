@@ -34,6 +34,18 @@ public enum Hash64 {
         mum(h ^ word ^ p1, p2 ^ (word >> 29))
     }
 
+    /// Bytes start..<end (fewer than 8) as one little-endian word, and how many bits they fill:
+    /// the tail of a text a hash reads a word at a time.
+    @inlinable @inline(__always)
+    public static func tail(_ bytes: UnsafeRawPointer, from start: Int, to end: Int) -> (word: UInt64, bits: UInt64) {
+        var word: UInt64 = 0, bits: UInt64 = 0
+        for i in start..<end {
+            word |= UInt64(bytes.load(fromByteOffset: i, as: UInt8.self)) << bits
+            bits += 8
+        }
+        return (word, bits)
+    }
+
     /// The hash of `bytes` under `seed`.
     public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
         let n = bytes.count
@@ -50,14 +62,8 @@ public enum Hash64 {
             i += 8
         }
         if i < n {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(bytes[i]) << shift
-                shift += 8
-                i += 1
-            }
-            h = mum(tail ^ p2 ^ h, p3 ^ shift)
+            let tail = Self.tail(bytes.baseAddress!, from: i, to: n)
+            h = mum(tail.word ^ p2 ^ h, p3 ^ tail.bits)
         }
         return finalize(h)
     }

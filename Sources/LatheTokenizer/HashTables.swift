@@ -2,6 +2,8 @@
 /// SipHash and wants an owned key; these probe with a cheap multiplicative hash and look
 /// byte strings up in place, which is most of an encoder's time on a cache hit.
 
+import LatheIO
+
 @inline(__always)
 func mix(_ x: UInt64) -> UInt64 {
     var z = x &* 0x9E37_79B9_7F4A_7C15
@@ -20,16 +22,7 @@ func hashBytes(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
         h = mix(h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
         i += 8
     }
-    if i < n {
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(p[i]) << shift
-            shift += 8
-            i += 1
-        }
-        h = mix(h ^ tail)
-    }
+    if i < n { h = mix(h ^ Hash64.tail(raw, from: i, to: n).word) }
     return h
 }
 
